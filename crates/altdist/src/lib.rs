@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod jwt;
+pub mod key;
+pub mod pem;
+#[cfg(any(test, feature = "test-keys"))]
+pub mod test_keys;
+
+pub use error::{Error, ErrorKind};
+pub use jwt::{
+    ApiTokenClaims, Check, DownloadType, InstallTokenClaims, MarketplaceTokenClaims, TokenKind,
+    TokenSigner, Validation, Verification,
+};
+pub use key::{PrivateKey, PublicKey};
