@@ -1,1 +1,3 @@
+//! `altdist serve` and `altdist admin`.
 
+pub mod cli;

@@ -288,52 +288,6 @@ impl PrivateKey {
         Ok(pem::encode(PKCS8_LABEL, document.as_ref()))
     }
 
-    /// Writes `pem` to `path` readable only by its owner (mode 0600). Refuses to replace an
-    /// existing file unless `overwrite`; a replacement is written beside it and renamed into
-    /// place, so a crash never leaves half a key.
-    pub fn write_pem_file(pem: &str, path: impl AsRef<Path>, overwrite: bool) -> Result<(), Error> {
-        let path = path.as_ref();
-        let io_err = |source| {
-            Error::new(ErrorKind::Io {
-                path: path.to_owned(),
-                source,
-            })
-        };
-        if !overwrite {
-            let mut file = secret_file_options()
-                .create_new(true)
-                .open(path)
-                .map_err(|err| {
-                    if err.kind() == std::io::ErrorKind::AlreadyExists {
-                        Error::new(ErrorKind::AlreadyExists(path.to_owned()))
-                    } else {
-                        io_err(err)
-                    }
-                })?;
-            return file
-                .write_all(pem.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(io_err);
-        }
-        let file_name = path
-            .file_name()
-            .map(|name| name.to_string_lossy())
-            .unwrap_or_default();
-        let staging = path.with_file_name(format!(".{file_name}.{}.tmp", uuid::Uuid::new_v4()));
-        let result = secret_file_options()
-            .create_new(true)
-            .open(&staging)
-            .and_then(|mut file| {
-                file.write_all(pem.as_bytes())
-                    .and_then(|()| file.sync_all())
-            })
-            .and_then(|()| std::fs::rename(&staging, path));
-        if result.is_err() {
-            let _ = std::fs::remove_file(&staging);
-        }
-        result.map_err(io_err)
-    }
-
     /// Signs `message` with ES256, returning the 64-byte `r || s` signature JWS uses.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         self.sign_with(message, &SystemRandom::new())
@@ -357,6 +311,52 @@ impl fmt::Debug for PrivateKey {
             .field("public_fingerprint", &self.public.fingerprint())
             .finish()
     }
+}
+
+/// Writes `contents` (a private key PEM, a credentials file) to `path` readable only by its owner (mode 0600). Refuses to replace an
+/// existing file unless `overwrite`; a replacement is written beside it and renamed into
+/// place, so a crash never leaves half a key.
+pub fn write_secret_file(contents: &str, path: impl AsRef<Path>, overwrite: bool) -> Result<(), Error> {
+    let path = path.as_ref();
+    let io_err = |source| {
+        Error::new(ErrorKind::Io {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    if !overwrite {
+        let mut file = secret_file_options()
+            .create_new(true)
+            .open(path)
+            .map_err(|err| {
+                if err.kind() == std::io::ErrorKind::AlreadyExists {
+                    Error::new(ErrorKind::AlreadyExists(path.to_owned()))
+                } else {
+                    io_err(err)
+                }
+            })?;
+        return file
+            .write_all(contents.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(io_err);
+    }
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy())
+        .unwrap_or_default();
+    let staging = path.with_file_name(format!(".{file_name}.{}.tmp", uuid::Uuid::new_v4()));
+    let result = secret_file_options()
+        .create_new(true)
+        .open(&staging)
+        .and_then(|mut file| {
+            file.write_all(contents.as_bytes())
+                .and_then(|()| file.sync_all())
+        })
+        .and_then(|()| std::fs::rename(&staging, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    result.map_err(io_err)
 }
 
 fn secret_file_options() -> std::fs::OpenOptions {
@@ -623,15 +623,15 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("private_key.pem");
-        PrivateKey::write_pem_file("first", &path, false).unwrap();
+        write_secret_file("first", &path, false).unwrap();
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        let err = PrivateKey::write_pem_file("second", &path, false).unwrap_err();
+        let err = write_secret_file("second", &path, false).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::AlreadyExists(_)));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "first");
-        PrivateKey::write_pem_file("third", &path, true).unwrap();
+        write_secret_file("third", &path, true).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "third");
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod credentials;
 pub mod error;
 pub mod jwt;
 pub mod key;
