@@ -1,1 +1,71 @@
-fn main() {}
+//! The `altdist` command.
+
+mod cmd;
+mod credentials;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// altdist: alternative distribution keys and ES256 tokens for Apple's web distribution and
+/// alternative marketplaces, and a server that speaks the App Store Connect API for them.
+///
+/// The usual flow (Apple's "Creating and configuring keys for web distribution"):
+///
+///   altdist keygen                      # private_key.pem (0600), like openssl ecparam -genkey
+///   altdist pubkey --out public_key.pem # like openssl ec -pubout
+///   (upload public_key.pem; App Store Connect answers with the key id)
+///   altdist token install --kid KEY_ID --iss APP_APPLE_ID --bid com.example.app
+#[derive(Debug, Parser)]
+#[command(name = "altdist", version, propagate_version = true, max_term_width = 100, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a P-256 private key (SEC1 PEM, mode 0600), as `openssl ecparam -name prime256v1 -genkey -noout` does.
+    Keygen(cmd::keygen::Opts),
+    /// Print the public key (SubjectPublicKeyInfo PEM) of a key, byte-identical to `openssl ec -pubout`.
+    Pubkey(cmd::pubkey::Opts),
+    /// Print a key's fingerprint: SHA-256 of its public key DER, in hex.
+    Fingerprint(cmd::fingerprint::Opts),
+    /// Mint and verify ES256 tokens: install verification, marketplace, App Store Connect API.
+    Token(cmd::token::Opts),
+    /// Run the App Store Connect-compatible server.
+    Serve(altdist_server::cli::ServeArgs),
+    /// Manage the server's accounts, API keys and apps directly on its database.
+    Admin(altdist_server::cli::AdminArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen(opts) => cmd::keygen::run(opts),
+        Command::Pubkey(opts) => cmd::pubkey::run(opts),
+        Command::Fingerprint(opts) => cmd::fingerprint::run(opts),
+        Command::Token(opts) => cmd::token::run(opts),
+        Command::Serve(args) => block_on(altdist_server::cli::run_serve(args)).map(|()| ExitCode::SUCCESS),
+        Command::Admin(args) => block_on(altdist_server::cli::run_admin(args)).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => output::report_error(&err),
+    }
+}
+
+fn block_on<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -70,7 +70,7 @@ pub enum ErrorKind {
         source: std::io::Error,
     },
     /// A key file that already exists was not overwritten.
-    #[error("{} already exists; refusing to overwrite a key file (use --force to replace it)", .0.display())]
+    #[error("{} already exists; refusing to overwrite a key file", .0.display())]
     AlreadyExists(PathBuf),
     /// A token that is not a compact JWS, or claims that cannot be encoded.
     #[error("{0}")]

@@ -1,0 +1,78 @@
+//! Printing results and errors.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use altdist::ErrorKind;
+use serde::Serialize;
+
+/// Exit code for usage and input errors.
+const USAGE_ERROR: u8 = 2;
+
+/// Attaches a hint to an error; [`report_error`] prints it under the message.
+#[derive(Debug)]
+pub struct WithHint {
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for WithHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for WithHint {}
+
+/// An error carrying `hint`.
+pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    WithHint { message: message.into(), hint: hint.into() }.into()
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, value)?;
+    writeln!(stdout)?;
+    Ok(())
+}
+
+/// Prints one line for the error and, where one helps, a hint; exits 2. A closed stdout (as in
+/// `altdist pubkey | head -1`) is not an error.
+pub fn report_error(err: &anyhow::Error) -> ExitCode {
+    if err
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("error: {err:#}");
+    if let Some(hint) = hint_for(err) {
+        eprintln!("hint: {hint}");
+    }
+    ExitCode::from(USAGE_ERROR)
+}
+
+fn hint_for(err: &anyhow::Error) -> Option<String> {
+    for cause in err.chain() {
+        if let Some(hinted) = cause.downcast_ref::<WithHint>() {
+            return Some(hinted.hint.clone());
+        }
+        let Some(err) = cause.downcast_ref::<altdist::Error>() else { continue };
+        let hint = match err.kind() {
+            ErrorKind::AlreadyExists(_) => "pass --force to replace it, or --out to write somewhere else",
+            ErrorKind::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "check the path; `altdist keygen` creates private_key.pem in the current directory"
+            }
+            ErrorKind::PrivateKeyGiven(_) => "`altdist pubkey --in <private key>` prints the public key to share",
+            ErrorKind::PublicKeyGiven => "pass the private key file (e.g. --private-key private_key.pem)",
+            ErrorKind::WrongCurve(_) | ErrorKind::UnsupportedAlgorithm(_) => {
+                "make a P-256 key with `altdist keygen` or `openssl ecparam -name prime256v1 -genkey -noout -out private_key.pem`"
+            }
+            _ => continue,
+        };
+        return Some(hint.to_owned());
+    }
+    None
+}
