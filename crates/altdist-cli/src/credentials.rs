@@ -39,12 +39,17 @@ pub struct ApiCredentials {
     pub issuer_id: Option<String>,
     pub key: PrivateKey,
     /// The API's base URL, when the credentials file names one.
-    #[cfg_attr(not(test), expect(dead_code, reason = "used by the API client commands"))]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "used by the API client commands")
+    )]
     pub base_url: Option<String>,
 }
 
 fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 impl CredentialArgs {
@@ -53,7 +58,9 @@ impl CredentialArgs {
         let file = self
             .credentials
             .as_ref()
-            .map(|path| CredentialsFile::load(path).with_context(|| "cannot read the credentials file"))
+            .map(|path| {
+                CredentialsFile::load(path).with_context(|| "cannot read the credentials file")
+            })
             .transpose()?;
         let from_env = file.is_none();
         let key_id = self
@@ -85,10 +92,15 @@ impl CredentialArgs {
             .private_key
             .clone()
             .or_else(|| file.as_ref().map(|file| file.private_key_path.clone()))
-            .or_else(|| from_env.then(|| env("ASC_PRIVATE_KEY_PATH").map(PathBuf::from)).flatten());
+            .or_else(|| {
+                from_env
+                    .then(|| env("ASC_PRIVATE_KEY_PATH").map(PathBuf::from))
+                    .flatten()
+            });
         let key = match (key_path, from_env.then(|| env("ASC_PRIVATE_KEY")).flatten()) {
             (Some(path), _) => PrivateKey::load(&path)?,
-            (None, Some(pem)) => PrivateKey::from_pem(&pem).context("ASC_PRIVATE_KEY does not hold a usable private key")?,
+            (None, Some(pem)) => PrivateKey::from_pem(&pem)
+                .context("ASC_PRIVATE_KEY does not hold a usable private key")?,
             (None, None) => {
                 return Err(hinted(
                     "no API private key given",
@@ -96,6 +108,11 @@ impl CredentialArgs {
                 ));
             }
         };
-        Ok(ApiCredentials { key_id, issuer_id, key, base_url: file.and_then(|file| file.base_url) })
+        Ok(ApiCredentials {
+            key_id,
+            issuer_id,
+            key,
+            base_url: file.and_then(|file| file.base_url),
+        })
     }
 }

@@ -18,7 +18,13 @@ use clap::{Parser, Subcommand};
 ///   (upload public_key.pem; App Store Connect answers with the key id)
 ///   altdist token install --kid KEY_ID --iss APP_APPLE_ID --bid com.example.app
 #[derive(Debug, Parser)]
-#[command(name = "altdist", version, propagate_version = true, max_term_width = 100, verbatim_doc_comment)]
+#[command(
+    name = "altdist",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    verbatim_doc_comment
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,8 +53,12 @@ fn main() -> ExitCode {
         Command::Pubkey(opts) => cmd::pubkey::run(opts),
         Command::Fingerprint(opts) => cmd::fingerprint::run(opts),
         Command::Token(opts) => cmd::token::run(opts),
-        Command::Serve(args) => block_on(altdist_server::cli::run_serve(args)).map(|()| ExitCode::SUCCESS),
-        Command::Admin(args) => block_on(altdist_server::cli::run_admin(args)).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => {
+            block_on(altdist_server::cli::run_serve(args)).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Admin(args) => {
+            block_on(altdist_server::cli::run_admin(args)).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -57,7 +67,10 @@ fn main() -> ExitCode {
 }
 
 fn block_on<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(future)
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }
 
 #[cfg(test)]

@@ -26,7 +26,11 @@ impl std::error::Error for WithHint {}
 
 /// An error carrying `hint`.
 pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-    WithHint { message: message.into(), hint: hint.into() }.into()
+    WithHint {
+        message: message.into(),
+        hint: hint.into(),
+    }
+    .into()
 }
 
 /// Prints `value` as pretty JSON on stdout.
@@ -59,14 +63,22 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
         if let Some(hinted) = cause.downcast_ref::<WithHint>() {
             return Some(hinted.hint.clone());
         }
-        let Some(err) = cause.downcast_ref::<altdist::Error>() else { continue };
+        let Some(err) = cause.downcast_ref::<altdist::Error>() else {
+            continue;
+        };
         let hint = match err.kind() {
-            ErrorKind::AlreadyExists(_) => "pass --force to replace it, or --out to write somewhere else",
+            ErrorKind::AlreadyExists(_) => {
+                "pass --force to replace it, or --out to write somewhere else"
+            }
             ErrorKind::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 "check the path; `altdist keygen` creates private_key.pem in the current directory"
             }
-            ErrorKind::PrivateKeyGiven(_) => "`altdist pubkey --in <private key>` prints the public key to share",
-            ErrorKind::PublicKeyGiven => "pass the private key file (e.g. --private-key private_key.pem)",
+            ErrorKind::PrivateKeyGiven(_) => {
+                "`altdist pubkey --in <private key>` prints the public key to share"
+            }
+            ErrorKind::PublicKeyGiven => {
+                "pass the private key file (e.g. --private-key private_key.pem)"
+            }
             ErrorKind::WrongCurve(_) | ErrorKind::UnsupportedAlgorithm(_) => {
                 "make a P-256 key with `altdist keygen` or `openssl ecparam -name prime256v1 -genkey -noout -out private_key.pem`"
             }

@@ -26,7 +26,12 @@ impl CredentialsFile {
     /// Reads a credentials file, resolving `private_key_path` against the file's directory.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let io_err = |source| Error::new(ErrorKind::Io { path: path.to_owned(), source });
+        let io_err = |source| {
+            Error::new(ErrorKind::Io {
+                path: path.to_owned(),
+                source,
+            })
+        };
         let text = std::fs::read_to_string(path).map_err(io_err)?;
         let mut credentials: Self = serde_json::from_str(&text).map_err(|err| {
             io_err(std::io::Error::new(
@@ -44,8 +49,11 @@ impl CredentialsFile {
 
     /// Writes the file as pretty JSON, readable only by its owner.
     pub fn save(&self, path: impl AsRef<Path>, overwrite: bool) -> Result<(), Error> {
-        let mut json = serde_json::to_string_pretty(self)
-            .map_err(|err| Error::new(ErrorKind::Token(format!("cannot encode credentials: {err}"))))?;
+        let mut json = serde_json::to_string_pretty(self).map_err(|err| {
+            Error::new(ErrorKind::Token(format!(
+                "cannot encode credentials: {err}"
+            )))
+        })?;
         json.push('\n');
         crate::key::write_secret_file(&json, path, overwrite)
     }
@@ -67,7 +75,10 @@ mod tests {
         };
         credentials.save(&path, false).unwrap();
         let loaded = CredentialsFile::load(&path).unwrap();
-        assert_eq!(loaded.private_key_path, dir.path().join("AuthKey_2X9R4HXF34.p8"));
+        assert_eq!(
+            loaded.private_key_path,
+            dir.path().join("AuthKey_2X9R4HXF34.p8")
+        );
         assert_eq!(loaded.key_id, credentials.key_id);
     }
 }

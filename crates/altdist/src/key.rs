@@ -101,7 +101,7 @@ impl PublicKey {
     /// Reads a public key from file contents: a public key (PEM or DER), or a private key whose
     /// public half is taken.
     pub fn from_public_or_private_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        if pem::looks_like_pem(bytes) {
+        if !looks_like_der(bytes) {
             let text = String::from_utf8_lossy(bytes);
             let blocks = pem::parse_all(&text)?;
             let block = first_key_block(&blocks)?;
@@ -243,7 +243,7 @@ impl PrivateKey {
 
     /// Reads a private key from file contents, PEM or DER.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        if pem::looks_like_pem(bytes) {
+        if !looks_like_der(bytes) {
             Self::from_pem(&String::from_utf8_lossy(bytes))
         } else {
             Self::from_der(bytes)
@@ -316,7 +316,11 @@ impl fmt::Debug for PrivateKey {
 /// Writes `contents` (a private key PEM, a credentials file) to `path` readable only by its owner (mode 0600). Refuses to replace an
 /// existing file unless `overwrite`; a replacement is written beside it and renamed into
 /// place, so a crash never leaves half a key.
-pub fn write_secret_file(contents: &str, path: impl AsRef<Path>, overwrite: bool) -> Result<(), Error> {
+pub fn write_secret_file(
+    contents: &str,
+    path: impl AsRef<Path>,
+    overwrite: bool,
+) -> Result<(), Error> {
     let path = path.as_ref();
     let io_err = |source| {
         Error::new(ErrorKind::Io {
@@ -368,6 +372,12 @@ fn secret_file_options() -> std::fs::OpenOptions {
         options.mode(0o600);
     }
     options
+}
+
+/// Every DER key starts with a SEQUENCE tag; anything else is read as (possibly broken) PEM so
+/// the error describes the text.
+fn looks_like_der(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&0x30)
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Error> {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod jwt;
 pub mod key;
 pub mod pem;
+pub mod resource;
 #[cfg(any(test, feature = "test-keys"))]
 pub mod test_keys;
 

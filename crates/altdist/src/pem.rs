@@ -24,12 +24,6 @@ const BEGIN: &str = "-----BEGIN ";
 const END: &str = "-----END ";
 const DASHES: &str = "-----";
 
-/// Whether `text` looks like PEM rather than binary DER.
-pub fn looks_like_pem(bytes: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
-    text.contains("-----BEGIN")
-}
-
 /// Reads every PEM block in `text`, in order, accepting the lenient spellings described above.
 pub fn parse_all(text: &str) -> Result<Vec<PemBlock>, Error> {
     let normalized = normalize(text);

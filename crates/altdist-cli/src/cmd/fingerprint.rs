@@ -29,7 +29,10 @@ struct Fingerprint<'a> {
 pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     let fingerprint = PublicKey::load(&opts.path)?.fingerprint();
     if opts.json {
-        output::print_json(&Fingerprint { path: &opts.path, fingerprint })?;
+        output::print_json(&Fingerprint {
+            path: &opts.path,
+            fingerprint,
+        })?;
     } else {
         println!("{fingerprint}");
     }

@@ -35,7 +35,11 @@ struct Generated<'a> {
 /// Writes a new key; the private key never reaches stdout.
 pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     let key = PrivateKey::generate()?;
-    let pem = if opts.pkcs8 { key.to_pkcs8_pem()? } else { key.to_sec1_pem()? };
+    let pem = if opts.pkcs8 {
+        key.to_pkcs8_pem()?
+    } else {
+        key.to_sec1_pem()?
+    };
     altdist::key::write_secret_file(&pem, &opts.out, opts.force)?;
     let generated = Generated {
         private_key_path: &opts.out,
@@ -45,9 +49,15 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     if opts.json {
         output::print_json(&generated)?;
     } else {
-        println!("wrote {} (mode 0600; keep it secret, never commit it)", opts.out.display());
+        println!(
+            "wrote {} (mode 0600; keep it secret, never commit it)",
+            opts.out.display()
+        );
         println!("fingerprint {}", generated.fingerprint);
-        println!("next: altdist pubkey --in {} --out public_key.pem", opts.out.display());
+        println!(
+            "next: altdist pubkey --in {} --out public_key.pem",
+            opts.out.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -37,7 +37,10 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         std::fs::write(out, &pem).with_context(|| format!("cannot write {}", out.display()))?;
     }
     if opts.json {
-        output::print_json(&Public { public_key: pem, fingerprint: key.fingerprint() })?;
+        output::print_json(&Public {
+            public_key: pem,
+            fingerprint: key.fingerprint(),
+        })?;
     } else if opts.out.is_none() {
         print!("{pem}");
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use altdist::jwt::{self, API_AUDIENCE, INSTALL_AUDIENCE};
 use altdist::{
-    ApiTokenClaims, DownloadType, InstallTokenClaims, MarketplaceTokenClaims, PrivateKey, PublicKey, TokenKind,
-    TokenSigner, Validation, Verification,
+    ApiTokenClaims, DownloadType, InstallTokenClaims, MarketplaceTokenClaims, PrivateKey,
+    PublicKey, TokenKind, TokenSigner, Validation, Verification,
 };
 use serde::Serialize;
 
@@ -182,8 +182,12 @@ fn install(opts: InstallOpts) -> anyhow::Result<ExitCode> {
             "a bundle id is reverse-DNS of letters, digits, '-' and '.', like com.example.app",
         ));
     }
-    let mut claims =
-        InstallTokenClaims::new(opts.iss, opts.bid, jwt::unix_now(), Duration::from_secs(opts.ttl));
+    let mut claims = InstallTokenClaims::new(
+        opts.iss,
+        opts.bid,
+        jwt::unix_now(),
+        Duration::from_secs(opts.ttl),
+    );
     claims.dtype = match opts.dtype {
         DtypeArg::Download => DownloadType::Download,
         DtypeArg::Redownload => DownloadType::Redownload,
@@ -198,8 +202,12 @@ fn install(opts: InstallOpts) -> anyhow::Result<ExitCode> {
 }
 
 fn marketplace(opts: MarketplaceOpts) -> anyhow::Result<ExitCode> {
-    let claims =
-        MarketplaceTokenClaims::new(opts.iss, opts.pid, jwt::unix_now(), Duration::from_secs(opts.ttl))?;
+    let claims = MarketplaceTokenClaims::new(
+        opts.iss,
+        opts.pid,
+        jwt::unix_now(),
+        Duration::from_secs(opts.ttl),
+    )?;
     let signer = TokenSigner::new(PrivateKey::load(&opts.private_key)?, opts.kid.as_deref());
     print_token(&signer.sign(&claims)?, opts.json)
 }
@@ -227,7 +235,11 @@ struct MintedToken<'a> {
 fn print_token(token: &str, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         let decoded = jwt::decode(token)?;
-        output::print_json(&MintedToken { token, header: decoded.header().clone(), claims: decoded.claims().clone() })?;
+        output::print_json(&MintedToken {
+            token,
+            header: decoded.header().clone(),
+            claims: decoded.claims().clone(),
+        })?;
     } else {
         println!("{token}");
     }
@@ -251,7 +263,9 @@ fn verify(opts: VerifyOpts) -> anyhow::Result<ExitCode> {
         opts.token
     };
     let key = PublicKey::load(&opts.public_key)?;
-    let kind = opts.kind.map_or_else(|| guess_kind(&token), TokenKind::from);
+    let kind = opts
+        .kind
+        .map_or_else(|| guess_kind(&token), TokenKind::from);
     let validation = Validation {
         clock_skew: Duration::from_secs(opts.clock_skew),
         expected_kid: opts.kid,
@@ -262,24 +276,42 @@ fn verify(opts: VerifyOpts) -> anyhow::Result<ExitCode> {
     let verification = jwt::verify(&token, &key, &validation);
     let valid = verification.is_valid();
     if opts.json {
-        output::print_json(&Report { valid, kind, verification: &verification })?;
+        output::print_json(&Report {
+            valid,
+            kind,
+            verification: &verification,
+        })?;
     } else {
         for check in &verification.checks {
-            println!("{} {:<9} {}", if check.ok { "ok  " } else { "FAIL" }, check.name, check.detail);
+            println!(
+                "{} {:<9} {}",
+                if check.ok { "ok  " } else { "FAIL" },
+                check.name,
+                check.detail
+            );
         }
         let failed = verification.failures().count();
         if valid {
             println!("valid {kind} ({} checks passed)", verification.checks.len());
         } else {
-            println!("INVALID {kind}: {failed} of {} checks failed", verification.checks.len());
+            println!(
+                "INVALID {kind}: {failed} of {} checks failed",
+                verification.checks.len()
+            );
         }
     }
-    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Install tokens have their own audience; marketplace tokens share the API's but carry `pid`.
 fn guess_kind(token: &str) -> TokenKind {
-    let Ok(decoded) = jwt::decode(token) else { return TokenKind::Api };
+    let Ok(decoded) = jwt::decode(token) else {
+        return TokenKind::Api;
+    };
     match decoded.claim_str("aud") {
         Some(INSTALL_AUDIENCE) => TokenKind::Install,
         Some(API_AUDIENCE) if decoded.claims().contains_key("pid") => TokenKind::Marketplace,

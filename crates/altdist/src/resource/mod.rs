@@ -1,0 +1,48 @@
+//! The JSON:API documents of the App Store Connect API that altdist speaks.
+//!
+//! Typed, camelCase serde structs shared by the server and any client, so the two cannot drift
+//! apart. Shapes follow Apple's OpenAPI document (see
+//! [App Store Connect API](https://developer.apple.com/documentation/appstoreconnectapi)): every
+//! optional member is skipped when absent, which is also how sparse fieldsets leave members out.
+
+mod alt_dist_domain;
+mod alt_dist_key;
+mod app;
+mod document;
+mod ids;
+
+pub use alt_dist_domain::{
+    AltDistDomain, AltDistDomainAttributes, AltDistDomainCreateAttributes, AltDistDomainCreateData,
+    AltDistDomainCreateRequest, AltDistDomainType,
+};
+pub use alt_dist_key::{
+    AltDistKey, AltDistKeyAttributes, AltDistKeyCreateAttributes, AltDistKeyCreateData,
+    AltDistKeyCreateRelationships, AltDistKeyCreateRequest, AltDistKeyType, AppLinkage,
+};
+pub use app::{App, AppAttributes, AppRelationships, AppType, ToOneRelationship};
+pub use document::{
+    CollectionDocument, Document, DocumentLinks, ErrorResponse, ErrorSource, LinkageDocument,
+    LinkageLinks, PagedDocumentLinks, Paging, PagingInformation, RelationshipLinks,
+    ResourceIdentifier, ResourceLinks, ResponseError,
+};
+pub use ids::{AltDistDomainId, AltDistKeyId, ApiKeyId, AppId, IssuerId};
+
+/// Declares a one-value enum that serializes as a JSON:API `type` string.
+macro_rules! resource_type {
+    ($(#[$meta:meta])* $name:ident, $value:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            #[doc = concat!("`\"", $value, "\"`")]
+            #[default]
+            #[serde(rename = $value)]
+            Value,
+        }
+
+        impl $name {
+            /// The `type` string.
+            pub const NAME: &'static str = $value;
+        }
+    };
+}
+pub(crate) use resource_type;
