@@ -313,9 +313,10 @@ impl fmt::Debug for PrivateKey {
     }
 }
 
-/// Writes `contents` (a private key PEM, a credentials file) to `path` readable only by its owner (mode 0600). Refuses to replace an
-/// existing file unless `overwrite`; a replacement is written beside it and renamed into
-/// place, so a crash never leaves half a key.
+/// Writes a secret (a private key PEM, a credentials file) readable only by its owner.
+///
+/// The file gets mode 0600. An existing file is kept unless `overwrite`; a replacement is written
+/// beside it and renamed into place, so a crash never leaves half a key.
 pub fn write_secret_file(
     contents: &str,
     path: impl AsRef<Path>,
