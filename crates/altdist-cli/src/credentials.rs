@@ -38,12 +38,6 @@ pub struct ApiCredentials {
     /// `None` for an individual key.
     pub issuer_id: Option<String>,
     pub key: PrivateKey,
-    /// The API's base URL, when the credentials file names one.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "used by the API client commands")
-    )]
-    pub base_url: Option<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -112,7 +106,6 @@ impl CredentialArgs {
             key_id,
             issuer_id,
             key,
-            base_url: file.and_then(|file| file.base_url),
         })
     }
 }
