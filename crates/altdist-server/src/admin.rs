@@ -1,0 +1,255 @@
+//! What `altdist admin` does, and `altdist serve` on first start: accounts, API keys and apps,
+//! straight on the database. The tests set up their fixtures with the same functions.
+
+use std::path::{Path, PathBuf};
+
+use altdist::PrivateKey;
+use altdist::credentials::CredentialsFile;
+use altdist::resource::{ApiKeyId, AppId, IssuerId};
+use anyhow::Context as _;
+
+use crate::auth::Role;
+use crate::db::{self, Db};
+
+/// Creates `data_dir` if missing, opens the database and applies the migrations.
+pub async fn open(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Db> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let url = database_url.map_or_else(|| Db::default_url(data_dir), str::to_owned);
+    let db = Db::connect(&url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+fn random_bytes() -> [u8; 16] {
+    *uuid::Uuid::new_v4().as_bytes()
+}
+
+fn new_api_key_id() -> ApiKeyId {
+    const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let id = random_bytes()
+        .iter()
+        .take(10)
+        .map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]))
+        .collect();
+    ApiKeyId(id)
+}
+
+fn new_app_id() -> AppId {
+    let bytes = random_bytes();
+    let offset = u64::from_le_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ]) % 1_000_000_000;
+    AppId((6_476_788_026 + offset).to_string())
+}
+
+/// Creates an account and returns its issuer id.
+pub async fn create_account(db: &Db) -> anyhow::Result<IssuerId> {
+    let id = IssuerId(uuid::Uuid::new_v4().to_string());
+    db::accounts::insert(db, &id)
+        .await
+        .context("cannot create the account")?;
+    Ok(id)
+}
+
+/// The account `issuer`, or the first account when `None`.
+pub async fn account(db: &Db, issuer: Option<&str>) -> anyhow::Result<IssuerId> {
+    match issuer {
+        Some(issuer) => {
+            let id = IssuerId(issuer.to_owned());
+            anyhow::ensure!(
+                db::accounts::exists(db, &id).await?,
+                "there is no account with issuer id {issuer}; list them with `altdist admin account list`"
+            );
+            Ok(id)
+        }
+        None => db::accounts::list(db)
+            .await?
+            .into_iter()
+            .next()
+            .context("there is no account yet; create one with `altdist admin account create`"),
+    }
+}
+
+/// A new API key and its private key, which is stored nowhere but where the caller writes it.
+#[derive(Debug)]
+pub struct NewApiKey {
+    /// The key id, the `kid` of its tokens.
+    pub id: ApiKeyId,
+    /// Its account.
+    pub account: IssuerId,
+    /// Its role.
+    pub role: Role,
+    /// Whether it is an individual key.
+    pub individual: bool,
+    /// The private key.
+    pub private_key: PrivateKey,
+}
+
+/// Creates an API key of `role` for `account`.
+pub async fn create_api_key(
+    db: &Db,
+    account: &IssuerId,
+    role: Role,
+    individual: bool,
+) -> anyhow::Result<NewApiKey> {
+    let private_key = PrivateKey::generate()?;
+    let public_key = private_key.public_key().to_pem();
+    let mut attempts = 0;
+    loop {
+        let id = new_api_key_id();
+        let row = db::api_keys::NewApiKey {
+            id: &id,
+            account,
+            role: role.as_str(),
+            individual,
+            public_key: &public_key,
+        };
+        match db::api_keys::insert(db, &row).await {
+            Ok(()) => {
+                return Ok(NewApiKey {
+                    id,
+                    account: account.clone(),
+                    role,
+                    individual,
+                    private_key,
+                });
+            }
+            // 36^10 ids make a collision unlikely, not impossible.
+            Err(err) if db::is_unique_violation(&err) && attempts < 5 => attempts += 1,
+            Err(err) => return Err(err).context("cannot store the API key"),
+        }
+    }
+}
+
+/// Writes the key's private key to `path` (mode 0600, never overwriting).
+pub fn write_private_key(key: &NewApiKey, path: &Path) -> anyhow::Result<()> {
+    let pem = key.private_key.to_pkcs8_pem()?;
+    altdist::key::write_secret_file(&pem, path, false)?;
+    Ok(())
+}
+
+/// The attributes of an app to create.
+#[derive(Debug, Clone)]
+pub struct AppSpec {
+    /// Its name.
+    pub name: String,
+    /// Its bundle id, like `com.example.app`.
+    pub bundle_id: String,
+    /// Its SKU; the bundle id when `None`.
+    pub sku: Option<String>,
+    /// Its primary locale.
+    pub primary_locale: String,
+    /// Whether it is an alternative marketplace app.
+    pub marketplace: bool,
+}
+
+/// Creates an app in `account` and returns it.
+pub async fn create_app(
+    db: &Db,
+    account: &IssuerId,
+    spec: &AppSpec,
+) -> anyhow::Result<db::apps::AppRow> {
+    anyhow::ensure!(!spec.name.trim().is_empty(), "the app name is empty");
+    anyhow::ensure!(
+        altdist::jwt::is_bundle_id(&spec.bundle_id),
+        "'{}' is not a bundle id; expected reverse-DNS like com.example.app (letters, digits, '-' and '.')",
+        spec.bundle_id
+    );
+    let sku = spec.sku.clone().unwrap_or_else(|| spec.bundle_id.clone());
+    let mut attempts = 0;
+    loop {
+        let id = new_app_id();
+        let row = db::apps::NewApp {
+            id: &id,
+            account,
+            name: spec.name.trim(),
+            bundle_id: &spec.bundle_id,
+            sku: &sku,
+            primary_locale: &spec.primary_locale,
+            marketplace: spec.marketplace,
+        };
+        match db::apps::insert(db, &row).await {
+            Ok(()) => {
+                return db::apps::find(db, account, id.as_str())
+                    .await?
+                    .context("the new app vanished");
+            }
+            Err(err) if db::is_unique_violation(&err) => {
+                let taken = db::apps::list_all(db).await?;
+                if taken.iter().any(|app| app.bundle_id == spec.bundle_id) {
+                    anyhow::bail!("an app with bundle id {} exists already", spec.bundle_id);
+                }
+                if taken
+                    .iter()
+                    .any(|app| app.account_id == account.as_str() && app.sku == sku)
+                {
+                    anyhow::bail!("an app with SKU {sku} exists already in this account");
+                }
+                anyhow::ensure!(attempts < 5, "cannot find a free app id");
+                attempts += 1;
+            }
+            Err(err) => return Err(err).context("cannot store the app"),
+        }
+    }
+}
+
+/// What the first start created.
+#[derive(Debug)]
+pub struct Bootstrap {
+    /// The new account.
+    pub issuer_id: IssuerId,
+    /// Its `ADMIN` API key.
+    pub key_id: ApiKeyId,
+    /// Where the private key was written.
+    pub private_key_path: PathBuf,
+    /// Where `credentials.json` was written.
+    pub credentials_path: PathBuf,
+}
+
+/// On an empty database: creates an account with an `ADMIN` API key, writes its private key
+/// (`AuthKey_<KEYID>.p8`) and `credentials.json` into `data_dir`. `None` when accounts exist.
+pub async fn bootstrap(
+    db: &Db,
+    data_dir: &Path,
+    base_url: &str,
+) -> anyhow::Result<Option<Bootstrap>> {
+    if !db::accounts::list(db).await?.is_empty() {
+        return Ok(None);
+    }
+    let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_owned());
+    let issuer_id = create_account(db).await?;
+    let key = create_api_key(db, &issuer_id, Role::Admin, false).await?;
+    let private_key_path = data_dir.join(format!("AuthKey_{}.p8", key.id));
+    write_private_key(&key, &private_key_path)?;
+    let credentials_path = data_dir.join("credentials.json");
+    // A credentials file left from an earlier database names a key this one does not know.
+    CredentialsFile {
+        issuer_id: Some(issuer_id.to_string()),
+        key_id: key.id.to_string(),
+        private_key_path: private_key_path.clone(),
+        base_url: Some(base_url.to_owned()),
+    }
+    .save(&credentials_path, true)?;
+    Ok(Some(Bootstrap {
+        issuer_id,
+        key_id: key.id,
+        private_key_path,
+        credentials_path,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_have_apples_shapes() {
+        for _ in 0..100 {
+            assert!(ApiKeyId::is_well_formed(new_api_key_id().as_str()));
+            let app = new_app_id();
+            assert!(AppId::is_well_formed(app.as_str()));
+            assert_eq!(app.as_str().len(), 10);
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! App Store Connect API authentication: ES256 bearer tokens signed with an API key.
+//!
+//! See Apple's [Generating tokens for API requests](https://developer.apple.com/documentation/appstoreconnectapi/generating-tokens-for-api-requests).
+//! The token checks themselves live in the library ([`altdist::jwt`]); this module finds the key,
+//! caches tokens that passed, checks `scope`, and charges the rate limit.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use altdist::jwt::{self, DEFAULT_CLOCK_SKEW};
+use altdist::resource::{ApiKeyId, IssuerId};
+use altdist::{PublicKey, TokenKind, Validation};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::db;
+use crate::error::ApiError;
+use crate::rate_limit;
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// Read everything, create and delete keys and domains.
+    Admin,
+    /// Read everything (see docs/API.md for why it may not write keys).
+    AppManager,
+    /// Read everything.
+    Developer,
+}
+
+impl Role {
+    /// The stored and printed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "ADMIN",
+            Self::AppManager => "APP_MANAGER",
+            Self::Developer => "DEVELOPER",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "ADMIN" => Some(Self::Admin),
+            "APP_MANAGER" => Some(Self::AppManager),
+            "DEVELOPER" => Some(Self::Developer),
+            _ => None,
+        }
+    }
+
+    /// Whether the role may create and delete alternative distribution keys and domains.
+    pub fn may_manage_keys(self) -> bool {
+        matches!(self, Self::Admin)
+    }
+}
+
+/// The authenticated API key a request acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The API key.
+    pub api_key: ApiKeyId,
+    /// Its account: every query is limited to it.
+    pub account: IssuerId,
+    /// Its role.
+    pub role: Role,
+}
+
+impl Caller {
+    /// Refuses with 403 unless the role may create and delete keys and domains.
+    pub fn require_key_management(&self, what: &str) -> Result<(), ApiError> {
+        if self.role.may_manage_keys() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the API key {} has the role {}; {what} needs the role ADMIN",
+                self.api_key,
+                self.role.as_str()
+            )))
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CachedToken {
+    caller: Caller,
+    exp: i64,
+    scope: Option<Vec<String>>,
+}
+
+/// Tokens that passed every check, so a client that reuses its token (as App Store Connect
+/// clients do for up to 20 minutes) does not pay for a signature check on every request.
+///
+/// Bounded: when full, expired entries go first, then everything. Revocation removes the key's
+/// entries, and a generation counter stops a verification that raced with it from caching.
+#[derive(Debug)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, CachedToken>>,
+    capacity: usize,
+    generation: AtomicU64,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self::new(10_000)
+    }
+}
+
+impl TokenCache {
+    /// A cache of at most `capacity` tokens.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedToken>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, token: &str, now: i64) -> Option<CachedToken> {
+        let mut entries = self.lock();
+        let entry = entries.get(token)?;
+        if now < entry.exp.saturating_add(skew()) {
+            Some(entry.clone())
+        } else {
+            entries.remove(token);
+            None
+        }
+    }
+
+    fn insert(&self, token: &str, entry: CachedToken, generation: u64, now: i64) {
+        let mut entries = self.lock();
+        // A revocation since this verification started may concern this very key.
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        if entries.len() >= self.capacity {
+            entries.retain(|_, cached| now < cached.exp.saturating_add(skew()));
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(token.to_owned(), entry);
+    }
+
+    /// Forgets every cached token of `key`, at once.
+    pub fn revoke(&self, key: &ApiKeyId) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.retain(|_, cached| &cached.caller.api_key != key);
+    }
+
+    /// Forgets every cached token.
+    pub fn clear(&self) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
+    }
+
+    /// How many tokens are cached.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no token is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn skew() -> i64 {
+    i64::try_from(DEFAULT_CLOCK_SKEW.as_secs()).unwrap_or(60)
+}
+
+/// Middleware on every `/v1` route: authenticates, checks `scope`, charges the rate limit and
+/// reports it in `X-Rate-Limit`. The [`Caller`] is left in the request's extensions.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    // Borrow the parts, not the request: its body is not Sync, so a `&Request` held across an
+    // await would make this future not Send.
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let caller = match caller_for(&state, request.headers(), &method, &uri).await {
+        Ok(caller) => caller,
+        Err(err) => return err.into_response(),
+    };
+    let decision = state.rate_limiter.acquire(&caller.api_key).await;
+    let mut response = if decision.allowed {
+        request.extensions_mut().insert(caller);
+        next.run(request).await
+    } else {
+        ApiError::RateLimited(decision.limit).into_response()
+    };
+    response
+        .headers_mut()
+        .insert(rate_limit::HEADER, decision.header_value());
+    response
+}
+
+async fn caller_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &Uri,
+) -> Result<Caller, ApiError> {
+    let token = bearer_token(headers)?;
+    let now = jwt::unix_now();
+    let cached = match state.tokens.get(token, now) {
+        Some(cached) => cached,
+        None => verify(state, token, now).await?,
+    };
+    if let Some(scope) = &cached.scope {
+        if !scope_allows(scope, method, uri.path(), uri.query()) {
+            return Err(ApiError::Forbidden(format!(
+                "the token's scope ({}) does not include {method} {}",
+                scope.join(", "),
+                uri.path()
+            )));
+        }
+    }
+    Ok(cached.caller)
+}
+
+fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "no Authorization header; send `Authorization: Bearer <token>` with an ES256 token signed by your API key".to_owned(),
+        )
+    })?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::Unauthorized("the Authorization header is not ASCII text".to_owned())
+    })?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::Unauthorized(
+            "the Authorization header is not `Bearer <token>`".to_owned(),
+        ));
+    }
+    Ok(token.trim())
+}
+
+async fn verify(state: &AppState, token: &str, now: i64) -> Result<CachedToken, ApiError> {
+    let generation = state.tokens.generation.load(Ordering::SeqCst);
+    let decoded = jwt::decode(token)
+        .map_err(|err| ApiError::Unauthorized(format!("the bearer token is malformed: {err}")))?;
+    let kid = decoded
+        .kid()
+        .filter(|kid| ApiKeyId::is_well_formed(kid))
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "the token header has no kid of ten upper-case letters and digits (the API key id, like 2X9R4HXF34)".to_owned(),
+            )
+        })?
+        .to_owned();
+    let unknown = || ApiError::Unauthorized(format!("the API key {kid} is unknown or revoked"));
+    let row = db::api_keys::find(&state.db, &kid)
+        .await?
+        .ok_or_else(unknown)?;
+    if row.revoked {
+        return Err(unknown());
+    }
+    let role = Role::parse(&row.role)
+        .ok_or_else(|| anyhow::anyhow!("API key {kid} has an unknown role {:?}", row.role))?;
+    let public_key = PublicKey::from_pem(&row.public_key)
+        .map_err(|err| anyhow::anyhow!("API key {kid} has an unreadable public key: {err}"))?;
+    let has_iss = decoded.claims().contains_key("iss");
+    if row.individual && has_iss {
+        return Err(ApiError::Unauthorized(format!(
+            "{kid} is an individual API key; its tokens carry sub \"user\" and no iss"
+        )));
+    }
+    if !row.individual && !has_iss {
+        return Err(ApiError::Unauthorized(format!(
+            "{kid} is a team API key; its tokens carry iss, the issuer id of its account"
+        )));
+    }
+    let scope = match decoded.claims().get("scope") {
+        Some(serde_json::Value::Array(entries)) => Some(
+            entries
+                .iter()
+                .filter_map(|entry| entry.as_str().map(str::to_owned))
+                .collect(),
+        ),
+        _ => None,
+    };
+    let exp = decoded
+        .claims()
+        .get("exp")
+        .and_then(serde_json::Value::as_i64);
+    let mut validation = Validation::new(TokenKind::Api);
+    validation.now = Some(now);
+    validation.expected_kid = Some(kid.clone());
+    if !row.individual {
+        validation.expected_iss = Some(row.account_id.clone());
+    }
+    let verification = decoded.verify(&public_key, &validation);
+    if !verification.is_valid() {
+        let failures: Vec<String> = verification
+            .failures()
+            .map(|check| format!("{}: {}", check.name, check.detail))
+            .collect();
+        return Err(ApiError::Unauthorized(format!(
+            "the bearer token was refused: {}",
+            failures.join("; ")
+        )));
+    }
+    let entry = CachedToken {
+        caller: Caller {
+            api_key: ApiKeyId(row.id),
+            account: IssuerId(row.account_id),
+            role,
+        },
+        exp: exp.unwrap_or(now),
+        scope,
+    };
+    state.tokens.insert(token, entry.clone(), generation, now);
+    Ok(entry)
+}
+
+/// Whether one entry of `scope` (like `GET /v1/apps?filter[platform]=IOS`) covers the request:
+/// same method and path, same query parameters in any order, `limit`, `cursor` and `sort` aside.
+pub fn scope_allows(scope: &[String], method: &Method, path: &str, query: Option<&str>) -> bool {
+    let method = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
+    let request_query = normalized_query(query.unwrap_or(""));
+    scope.iter().any(|entry| {
+        let Some((entry_method, target)) = entry.trim().split_once(' ') else {
+            return false;
+        };
+        let (entry_path, entry_query) =
+            target.trim().split_once('?').unwrap_or((target.trim(), ""));
+        entry_method.eq_ignore_ascii_case(method.as_str())
+            && entry_path == path
+            && normalized_query(entry_query) == request_query
+    })
+}
+
+fn normalized_query(query: &str) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| !matches!(name.as_ref(), "limit" | "cursor" | "sort"))
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(entries: &[&str]) -> Vec<String> {
+        entries.iter().map(|entry| (*entry).to_owned()).collect()
+    }
+
+    #[test]
+    fn scope_matches_method_path_and_query_in_any_order() {
+        let scope = scope(&["GET /v1/apps?filter[platform]=IOS&filter[name]=A"]);
+        assert!(scope_allows(
+            &scope,
+            &Method::GET,
+            "/v1/apps",
+            Some("filter%5Bname%5D=A&filter[platform]=IOS&limit=5&sort=name")
+        ));
+        assert!(!scope_allows(
+            &scope,
+            &Method::GET,
+            "/v1/apps",
+            Some("filter[name]=A")
+        ));
+        assert!(!scope_allows(
+            &scope,
+            &Method::POST,
+            "/v1/apps",
+            Some("filter[platform]=IOS&filter[name]=A")
+        ));
+        assert!(!scope_allows(
+            &scope,
+            &Method::GET,
+            "/v1/apps/1",
+            Some("filter[platform]=IOS&filter[name]=A")
+        ));
+    }
+
+    #[test]
+    fn scope_without_query_covers_only_requests_without_filters() {
+        let scope = scope(&["GET /v1/alternativeDistributionKeys"]);
+        assert!(scope_allows(
+            &scope,
+            &Method::GET,
+            "/v1/alternativeDistributionKeys",
+            None
+        ));
+        assert!(scope_allows(
+            &scope,
+            &Method::GET,
+            "/v1/alternativeDistributionKeys",
+            Some("cursor=abc&limit=2")
+        ));
+        assert!(!scope_allows(
+            &scope,
+            &Method::GET,
+            "/v1/alternativeDistributionKeys",
+            Some("exists[app]=true")
+        ));
+        assert!(!scope_allows(
+            &scope,
+            &Method::DELETE,
+            "/v1/alternativeDistributionKeys",
+            None
+        ));
+    }
+
+    #[test]
+    fn revocation_empties_the_cache_for_that_key_only() {
+        let cache = TokenCache::new(10);
+        let entry = |key: &str| CachedToken {
+            caller: Caller {
+                api_key: ApiKeyId(key.into()),
+                account: IssuerId("a".into()),
+                role: Role::Admin,
+            },
+            exp: 2_000,
+            scope: None,
+        };
+        cache.insert("t1", entry("AAAAAAAAAA"), 0, 1_000);
+        cache.insert("t2", entry("BBBBBBBBBB"), 0, 1_000);
+        cache.revoke(&ApiKeyId("AAAAAAAAAA".into()));
+        assert!(cache.get("t1", 1_000).is_none());
+        assert!(cache.get("t2", 1_000).is_some());
+        // A verification that started before the revocation does not cache.
+        cache.insert("t3", entry("AAAAAAAAAA"), 0, 1_000);
+        assert!(cache.get("t3", 1_000).is_none());
+    }
+
+    #[test]
+    fn expired_tokens_leave_the_cache_and_it_stays_bounded() {
+        let cache = TokenCache::new(2);
+        let entry = |exp| CachedToken {
+            caller: Caller {
+                api_key: ApiKeyId("AAAAAAAAAA".into()),
+                account: IssuerId("a".into()),
+                role: Role::Developer,
+            },
+            exp,
+            scope: None,
+        };
+        cache.insert("old", entry(100), 0, 50);
+        assert!(cache.get("old", 100 + skew()).is_none());
+        for (n, token) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            cache.insert(token, entry(10_000), 0, i64::try_from(n).unwrap());
+            assert!(cache.len() <= 2);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! `accounts`: one per issuer id.
+
+use altdist::resource::IssuerId;
+
+use super::Db;
+
+/// Stores a new account.
+pub async fn insert(db: &Db, id: &IssuerId) -> sqlx::Result<()> {
+    match db {
+        Db::Sqlite(pool) => sqlx::query("INSERT INTO accounts (id, created_at) VALUES (?, ?)")
+            .bind(id.as_str())
+            .bind(super::now())
+            .execute(pool)
+            .await
+            .map(drop),
+    }
+}
+
+/// Every account, oldest first.
+pub async fn list(db: &Db) -> sqlx::Result<Vec<IssuerId>> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar::<_, String>("SELECT id FROM accounts ORDER BY created_at, rowid")
+                .fetch_all(pool)
+                .await
+        }
+    }
+    .map(|ids| ids.into_iter().map(IssuerId).collect())
+}
+
+/// Whether the account exists.
+pub async fn exists(db: &Db, id: &IssuerId) -> sqlx::Result<bool> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM accounts WHERE id = ?")
+                .bind(id.as_str())
+                .fetch_one(pool)
+                .await
+                .map(|count| count > 0)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `alt_dist_domains`: the domains web distribution installs from.
+
+use altdist::resource::{AltDistDomainId, IssuerId};
+
+use super::{Db, Page};
+
+/// A domain as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AltDistDomainRow {
+    /// The domain's id.
+    pub id: String,
+    /// The domain name.
+    pub domain: String,
+    /// Its name for people.
+    pub reference_name: String,
+    /// When it was created, RFC 3339.
+    pub created_at: String,
+}
+
+const COLUMNS: &str = "id, domain, reference_name, created_at";
+
+/// Stores a domain and returns it. A unique violation means the account has it already.
+pub async fn insert(
+    db: &Db,
+    id: &AltDistDomainId,
+    account: &IssuerId,
+    domain: &str,
+    reference_name: &str,
+) -> sqlx::Result<AltDistDomainRow> {
+    let created_at = super::now();
+    match db {
+        Db::Sqlite(pool) => sqlx::query(
+            "INSERT INTO alt_dist_domains (id, account_id, domain, reference_name, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .bind(domain)
+        .bind(reference_name)
+        .bind(&created_at)
+        .execute(pool)
+        .await?,
+    };
+    Ok(AltDistDomainRow {
+        id: id.to_string(),
+        domain: domain.to_owned(),
+        reference_name: reference_name.to_owned(),
+        created_at,
+    })
+}
+
+/// The account's domain `id`.
+pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<AltDistDomainRow>> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM alt_dist_domains WHERE id = ? AND account_id = ?"
+            ))
+            .bind(id)
+            .bind(account.as_str())
+            .fetch_optional(pool)
+            .await
+        }
+    }
+}
+
+/// The account's domain named `domain`.
+pub async fn find_by_domain(
+    db: &Db,
+    account: &IssuerId,
+    domain: &str,
+) -> sqlx::Result<Option<AltDistDomainRow>> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM alt_dist_domains WHERE domain = ? AND account_id = ?"
+            ))
+            .bind(domain)
+            .bind(account.as_str())
+            .fetch_optional(pool)
+            .await
+        }
+    }
+}
+
+/// A page of the account's domains, oldest first.
+pub async fn list(db: &Db, account: &IssuerId, page: Page) -> sqlx::Result<Vec<AltDistDomainRow>> {
+    match db {
+        Db::Sqlite(pool) => sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM alt_dist_domains WHERE account_id = ? ORDER BY seq LIMIT ? OFFSET ?"
+        ))
+        .bind(account.as_str())
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(pool)
+        .await,
+    }
+}
+
+/// How many domains the account has.
+pub async fn count(db: &Db, account: &IssuerId) -> sqlx::Result<i64> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT count(*) FROM alt_dist_domains WHERE account_id = ?")
+                .bind(account.as_str())
+                .fetch_one(pool)
+                .await
+        }
+    }
+}
+
+/// Deletes the account's domain `id`; `false` when there is none.
+pub async fn delete(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<bool> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query("DELETE FROM alt_dist_domains WHERE id = ? AND account_id = ?")
+                .bind(id)
+                .bind(account.as_str())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() > 0)
+        }
+    }
+}

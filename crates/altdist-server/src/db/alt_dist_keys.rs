@@ -1,0 +1,149 @@
+//! `alt_dist_keys`: the alternative distribution keys.
+
+use altdist::resource::{AltDistKeyId, AppId, IssuerId};
+
+use super::{Db, Page};
+
+/// An alternative distribution key as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AltDistKeyRow {
+    /// The key id.
+    pub id: String,
+    /// The app it is specific to; `None` for the account-wide key.
+    pub app_id: Option<String>,
+    /// The canonical public key PEM.
+    pub public_key: String,
+}
+
+const COLUMNS: &str = "id, app_id, public_key";
+
+/// Stores a key. A unique violation means the account (or the app) has a key already.
+pub async fn insert(
+    db: &Db,
+    id: &AltDistKeyId,
+    account: &IssuerId,
+    app: Option<&AppId>,
+    public_key: &str,
+) -> sqlx::Result<()> {
+    match db {
+        Db::Sqlite(pool) => sqlx::query(
+            "INSERT INTO alt_dist_keys (id, account_id, app_id, public_key, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id.as_str())
+        .bind(account.as_str())
+        .bind(app.map(AppId::as_str))
+        .bind(public_key)
+        .bind(super::now())
+        .execute(pool)
+        .await
+        .map(drop),
+    }
+}
+
+/// The account's key `id`.
+pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<AltDistKeyRow>> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM alt_dist_keys WHERE id = ? AND account_id = ?"
+            ))
+            .bind(id)
+            .bind(account.as_str())
+            .fetch_optional(pool)
+            .await
+        }
+    }
+}
+
+/// The key that holds the slot `app` (or the account-wide slot when `None`), if any.
+pub async fn find_holder(
+    db: &Db,
+    account: &IssuerId,
+    app: Option<&AppId>,
+) -> sqlx::Result<Option<AltDistKeyRow>> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = ? AND app_id IS ?"
+            ))
+            .bind(account.as_str())
+            .bind(app.map(AppId::as_str))
+            .fetch_optional(pool)
+            .await
+        }
+    }
+}
+
+/// The key that signs for `app`: its app-specific key, else the account-wide key.
+pub async fn find_for_app(
+    db: &Db,
+    account: &IssuerId,
+    app: &AppId,
+) -> sqlx::Result<Option<AltDistKeyRow>> {
+    match db {
+        Db::Sqlite(pool) => sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = ? AND (app_id = ? OR app_id IS NULL) ORDER BY app_id IS NULL LIMIT 1"
+        ))
+        .bind(account.as_str())
+        .bind(app.as_str())
+        .fetch_optional(pool)
+        .await,
+    }
+}
+
+fn exists_clause(has_app: Option<bool>) -> &'static str {
+    match has_app {
+        None => "",
+        Some(true) => " AND app_id IS NOT NULL",
+        Some(false) => " AND app_id IS NULL",
+    }
+}
+
+/// A page of the account's keys, oldest first; `has_app` is `exists[app]`.
+pub async fn list(
+    db: &Db,
+    account: &IssuerId,
+    has_app: Option<bool>,
+    page: Page,
+) -> sqlx::Result<Vec<AltDistKeyRow>> {
+    match db {
+        Db::Sqlite(pool) => sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = ?{} ORDER BY seq LIMIT ? OFFSET ?",
+            exists_clause(has_app)
+        ))
+        .bind(account.as_str())
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(pool)
+        .await,
+    }
+}
+
+/// How many keys the account has; `has_app` is `exists[app]`.
+pub async fn count(db: &Db, account: &IssuerId, has_app: Option<bool>) -> sqlx::Result<i64> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(&format!(
+                "SELECT count(*) FROM alt_dist_keys WHERE account_id = ?{}",
+                exists_clause(has_app)
+            ))
+            .bind(account.as_str())
+            .fetch_one(pool)
+            .await
+        }
+    }
+}
+
+/// Deletes the account's key `id`; `false` when there is none.
+pub async fn delete(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<bool> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query("DELETE FROM alt_dist_keys WHERE id = ? AND account_id = ?")
+                .bind(id)
+                .bind(account.as_str())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() > 0)
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Every route, and the layers around them.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::app::AppState;
+use crate::auth;
+use crate::error::ApiError;
+use crate::rate_limit::{self, RateDecision};
+use crate::routes::{alt_dist_domains, alt_dist_keys, apps, health};
+
+/// The whole API: what `altdist serve` and the tests run.
+pub fn build_router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route(
+            "/v1/alternativeDistributionKeys",
+            get(alt_dist_keys::list_alt_dist_keys).post(alt_dist_keys::create_alt_dist_key),
+        )
+        .route(
+            "/v1/alternativeDistributionKeys/{id}",
+            get(alt_dist_keys::find_alt_dist_key).delete(alt_dist_keys::delete_alt_dist_key),
+        )
+        .route(
+            "/v1/alternativeDistributionDomains",
+            get(alt_dist_domains::list_alt_dist_domains)
+                .post(alt_dist_domains::create_alt_dist_domain),
+        )
+        .route(
+            "/v1/alternativeDistributionDomains/{id}",
+            get(alt_dist_domains::find_alt_dist_domain)
+                .delete(alt_dist_domains::delete_alt_dist_domain),
+        )
+        .route("/v1/apps", get(apps::list_apps))
+        .route("/v1/apps/{id}", get(apps::find_app))
+        .route(
+            "/v1/apps/{id}/alternativeDistributionKey",
+            get(apps::find_app_alt_dist_key),
+        )
+        .route(
+            "/v1/apps/{id}/relationships/alternativeDistributionKey",
+            get(apps::find_app_alt_dist_key_linkage),
+        )
+        // route_layer: only requests that matched a route and method are authenticated, so an
+        // unknown path is a PATH_ERROR and a wrong method a 405 whether or not a token came.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+
+    let limit = state.rate_limiter.limit();
+    Router::new()
+        .merge(v1)
+        .route("/health", get(health::find_health))
+        .fallback(path_not_found)
+        .with_state(state)
+        .layer(middleware::from_fn(errors_as_json))
+        .layer(middleware::from_fn(require_json_accept))
+        .layer(middleware::from_fn_with_state(limit, default_rate_limit_header))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                // Method, path and request id only: the query may be long and the headers
+                // carry the bearer token, which must never reach a log.
+                .make_span_with(|request: &Request<Body>| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|id| id.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn path_not_found(uri: Uri) -> ApiError {
+    ApiError::PathNotFound(format!(
+        "the path {} is not part of the API; see docs/API.md for the endpoints",
+        uri.path()
+    ))
+}
+
+/// Turns the bodiless errors axum writes itself (405 from a method router) into the contract's
+/// JSON errors, keeping their headers (`Allow`).
+async fn errors_as_json(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let allow = response
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|allow| allow.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path,
+        allow,
+    }
+    .into_response()
+}
+
+/// 406 when the `Accept` header rules out JSON, the only thing the API writes.
+async fn require_json_accept(request: Request, next: Next) -> Response {
+    let acceptable = request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .map(|value| value.to_str().map(accepts_json))
+        .collect::<Result<Vec<bool>, _>>();
+    match acceptable {
+        Ok(values) if values.is_empty() || values.contains(&true) => next.run(request).await,
+        _ => (
+            StatusCode::NOT_ACCEPTABLE,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+            "Not Acceptable: this API answers only with application/json; send Accept: application/json\n",
+        )
+            .into_response(),
+    }
+}
+
+fn accepts_json(accept: &str) -> bool {
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';');
+        let media_type = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = parts.any(|param| {
+            let param = param.trim().to_ascii_lowercase().replace(' ', "");
+            param == "q=0" || param.starts_with("q=0.") && param[4..].bytes().all(|b| b == b'0')
+        });
+        !refused
+            && matches!(
+                media_type.as_str(),
+                "application/json" | "application/*" | "*/*" | "application/vnd.api+json"
+            )
+    })
+}
+
+/// Every response carries `X-Rate-Limit`; those no key was charged for show the full budget.
+async fn default_rate_limit_header(
+    State(limit): State<u32>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(rate_limit::HEADER) {
+        response.headers_mut().insert(
+            rate_limit::HEADER,
+            RateDecision::unmetered(limit).header_value(),
+        );
+    }
+    response
+}
+
+/// How long `altdist serve` waits for requests in flight when told to stop.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_json;
+
+    #[test]
+    fn accept_headers() {
+        assert!(accepts_json("application/json"));
+        assert!(accepts_json("text/html, */*;q=0.1"));
+        assert!(accepts_json("application/vnd.api+json"));
+        assert!(!accepts_json("text/html"));
+        assert!(!accepts_json("application/json;q=0"));
+        assert!(!accepts_json("application/xml, text/plain"));
+    }
+}

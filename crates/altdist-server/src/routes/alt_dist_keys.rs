@@ -1,0 +1,217 @@
+//! `/v1/alternativeDistributionKeys`: see Apple's
+//! [Alternative distribution keys](https://developer.apple.com/documentation/appstoreconnectapi/alternative-distribution-keys).
+
+use altdist::PublicKey;
+use altdist::resource::{
+    AltDistKey, AltDistKeyAttributes, AltDistKeyId, AltDistKeyType, AppId, AppType,
+    CollectionDocument, Document, DocumentLinks, ResourceLinks,
+};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+
+use super::created;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::db;
+use crate::db::alt_dist_keys::AltDistKeyRow;
+use crate::error::ApiError;
+use crate::extract::{IdPath, JsonBody};
+use crate::jsonapi::{self, Params};
+
+const FIELDS: &[&str] = &["publicKey"];
+const FIELDS_PARAM: &str = "fields[alternativeDistributionKeys]";
+
+/// The path of the key `id`.
+pub fn path(id: &str) -> String {
+    format!("/v1/alternativeDistributionKeys/{id}")
+}
+
+/// A stored key as a resource, with the attributes `fields` asks for.
+pub fn resource(state: &AppState, row: AltDistKeyRow, fields: Option<&[String]>) -> AltDistKey {
+    let links = Some(ResourceLinks {
+        self_link: Some(state.url(&path(&row.id))),
+    });
+    AltDistKey {
+        kind: AltDistKeyType::Value,
+        attributes: jsonapi::wants(fields, "publicKey").then_some(AltDistKeyAttributes {
+            public_key: Some(row.public_key),
+        }),
+        id: AltDistKeyId(row.id),
+        links,
+    }
+}
+
+/// The sparse fieldset of keys in `params`.
+pub fn fields(params: &Params) -> Result<Option<Vec<String>>, ApiError> {
+    params.fields(AltDistKeyType::NAME, FIELDS)
+}
+
+/// `GET /v1/alternativeDistributionKeys`
+pub async fn list_alt_dist_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Json<CollectionDocument<AltDistKey>>, ApiError> {
+    let params = Params::parse(&uri, &["limit", "cursor", "exists[app]", FIELDS_PARAM])?;
+    let page = params.page()?;
+    let has_app = params.bool("exists[app]")?;
+    let fields = fields(&params)?;
+    let total = db::alt_dist_keys::count(&state.db, &caller.account, has_app).await?;
+    let rows = db::alt_dist_keys::list(&state.db, &caller.account, has_app, page).await?;
+    let (links, meta) = jsonapi::paging(&state, uri.path(), &params, page, rows.len(), total);
+    Ok(Json(CollectionDocument {
+        data: rows
+            .into_iter()
+            .map(|row| resource(&state, row, fields.as_deref()))
+            .collect(),
+        links,
+        meta: Some(meta),
+    }))
+}
+
+/// `GET /v1/alternativeDistributionKeys/{id}`
+pub async fn find_alt_dist_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath,
+    uri: Uri,
+) -> Result<Json<Document<AltDistKey>>, ApiError> {
+    let params = Params::parse(&uri, &[FIELDS_PARAM])?;
+    let fields = fields(&params)?;
+    let row = db::alt_dist_keys::find(&state.db, &caller.account, &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(Document {
+        data: resource(&state, row, fields.as_deref()),
+        links: DocumentLinks {
+            self_link: params.self_link(&state, uri.path()),
+        },
+    }))
+}
+
+/// `POST /v1/alternativeDistributionKeys`
+pub async fn create_alt_dist_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    Params::parse(&uri, &[])?;
+    caller.require_key_management("creating an alternative distribution key")?;
+    let data = jsonapi::create_data(
+        &body,
+        AltDistKeyType::NAME,
+        &["type", "id", "attributes", "relationships"],
+    )?;
+    let attributes = jsonapi::attributes(data, FIELDS)?;
+    let pem = jsonapi::required_string(attributes, "publicKey")?;
+    // The library's messages say what was found (another curve, RSA, a private key, a
+    // certificate) without quoting the input, so a pasted private key never reaches a response
+    // or a log.
+    let public_key = PublicKey::from_pem(pem).map_err(|err| {
+        ApiError::invalid_attribute(
+            "/data/attributes/publicKey",
+            format!("publicKey is not an ECDSA P-256 public key PEM: {err}"),
+        )
+    })?;
+    let app = match jsonapi::to_one(data, "app", AppType::NAME)? {
+        None => None,
+        Some(app_id) => {
+            let relationship_error = |detail: String| ApiError::Conflict {
+                code: "ENTITY_ERROR.RELATIONSHIP.INVALID",
+                detail,
+                pointer: Some("/data/relationships/app".to_owned()),
+            };
+            if !AppId::is_well_formed(&app_id) {
+                return Err(relationship_error(format!(
+                    "the app id '{app_id}' is not an Apple id (digits, like 6476788026)"
+                )));
+            }
+            if db::apps::find(&state.db, &caller.account, &app_id)
+                .await?
+                .is_none()
+            {
+                return Err(relationship_error(format!(
+                    "there is no app {app_id} in your account; list your apps with GET /v1/apps"
+                )));
+            }
+            Some(AppId(app_id))
+        }
+    };
+    let id = AltDistKeyId(uuid::Uuid::new_v4().to_string());
+    let canonical = public_key.to_pem();
+    match db::alt_dist_keys::insert(&state.db, &id, &caller.account, app.as_ref(), &canonical).await
+    {
+        Ok(()) => {}
+        Err(err) if db::is_unique_violation(&err) => {
+            return Err(duplicate(&state, &caller, app.as_ref()).await);
+        }
+        Err(err) => return Err(err.into()),
+    }
+    tracing::info!(key_id = %id, app = ?app.as_ref().map(AppId::as_str), "created an alternative distribution key");
+    let location = state.url(&path(id.as_str()));
+    let row = AltDistKeyRow {
+        id: id.0,
+        app_id: app.map(|app| app.0),
+        public_key: canonical,
+    };
+    Ok(created(
+        &location,
+        Document {
+            data: resource(&state, row, None),
+            links: DocumentLinks {
+                self_link: location.clone(),
+            },
+        },
+    ))
+}
+
+async fn duplicate(state: &AppState, caller: &Caller, app: Option<&AppId>) -> ApiError {
+    let holder = match db::alt_dist_keys::find_holder(&state.db, &caller.account, app).await {
+        Ok(holder) => holder,
+        Err(err) => return err.into(),
+    };
+    let existing = holder.map_or_else(
+        || "another key".to_owned(),
+        |row| format!("the key {}", row.id),
+    );
+    let detail = match app {
+        Some(app) => format!(
+            "the app {app} already has an alternative distribution key, {existing}; delete it first (DELETE /v1/alternativeDistributionKeys/{{id}})"
+        ),
+        None => format!(
+            "your account already has an account-wide alternative distribution key, {existing}; delete it first (DELETE /v1/alternativeDistributionKeys/{{id}}) or create an app-specific key"
+        ),
+    };
+    ApiError::Conflict {
+        code: "ENTITY_ERROR",
+        detail,
+        pointer: None,
+    }
+}
+
+/// `DELETE /v1/alternativeDistributionKeys/{id}`
+pub async fn delete_alt_dist_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath,
+    uri: Uri,
+) -> Result<StatusCode, ApiError> {
+    Params::parse(&uri, &[])?;
+    caller.require_key_management("deleting an alternative distribution key")?;
+    if db::alt_dist_keys::delete(&state.db, &caller.account, &id).await? {
+        tracing::info!(key_id = %id, "deleted an alternative distribution key");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(&id))
+    }
+}
+
+/// The 404 for a key that is not in the caller's account.
+pub fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "there is no alternative distribution key with id '{id}' in your account"
+    ))
+}
