@@ -235,7 +235,8 @@ async fn caller_for(
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthorized(
-            "no Authorization header; send `Authorization: Bearer <token>` with an ES256 token signed by your API key".to_owned(),
+            "no Authorization header; send `Authorization: Bearer <token>` with an ES256 token signed by your API key"
+                .to_owned(),
         )
     })?;
     let value = value.to_str().map_err(|_| {
@@ -259,7 +260,8 @@ async fn verify(state: &AppState, token: &str, now: i64) -> Result<CachedToken, 
         .filter(|kid| ApiKeyId::is_well_formed(kid))
         .ok_or_else(|| {
             ApiError::Unauthorized(
-                "the token header has no kid of ten upper-case letters and digits (the API key id, like 2X9R4HXF34)".to_owned(),
+                "the token header has no kid of ten upper-case letters and digits (the API key id, like 2X9R4HXF34)"
+                    .to_owned(),
             )
         })?
         .to_owned();

@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -59,17 +60,17 @@ pub fn build_router(state: AppState) -> Router {
         ));
 
     let limit = state.rate_limiter.limit();
-    Router::new()
+    let api = Router::new()
         .merge(v1)
         .route("/health", get(health::find_health))
         .fallback(path_not_found)
-        .with_state(state)
-        .layer(middleware::from_fn(errors_as_json))
-        .layer(middleware::from_fn(require_json_accept))
-        .layer(middleware::from_fn_with_state(limit, default_rate_limit_header))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-        }))
+        .with_state(state);
+    // The layers wrap the finished router as one service rather than going through
+    // `Router::layer`, which wraps each route: there a 405 would pass through them before the
+    // method router adds its `Allow` header.
+    let service = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
                 // Method, path and request id only: the query may be long and the headers
@@ -82,10 +83,20 @@ pub fn build_router(state: AppState) -> Router {
                         .unwrap_or("-");
                     tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
         )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+        }))
+        .layer(middleware::from_fn_with_state(limit, default_rate_limit_header))
+        .layer(middleware::from_fn(require_json_accept))
+        .layer(middleware::from_fn(errors_as_json))
+        .service(api);
+    Router::new().fallback_service(service)
 }
 
 async fn path_not_found(uri: Uri) -> ApiError {

@@ -85,14 +85,16 @@ pub async fn find_by_domain(
 /// A page of the account's domains, oldest first.
 pub async fn list(db: &Db, account: &IssuerId, page: Page) -> sqlx::Result<Vec<AltDistDomainRow>> {
     match db {
-        Db::Sqlite(pool) => sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM alt_dist_domains WHERE account_id = ? ORDER BY seq LIMIT ? OFFSET ?"
-        ))
-        .bind(account.as_str())
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(pool)
-        .await,
+        Db::Sqlite(pool) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM alt_dist_domains WHERE account_id = ? ORDER BY seq LIMIT ? OFFSET ?"
+            ))
+            .bind(account.as_str())
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(pool)
+            .await
+        }
     }
 }
 

@@ -107,15 +107,17 @@ pub async fn list(
     page: Page,
 ) -> sqlx::Result<Vec<AltDistKeyRow>> {
     match db {
-        Db::Sqlite(pool) => sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = ?{} ORDER BY seq LIMIT ? OFFSET ?",
-            exists_clause(has_app)
-        ))
-        .bind(account.as_str())
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(pool)
-        .await,
+        Db::Sqlite(pool) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = ?{} ORDER BY seq LIMIT ? OFFSET ?",
+                exists_clause(has_app)
+            ))
+            .bind(account.as_str())
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(pool)
+            .await
+        }
     }
 }
 

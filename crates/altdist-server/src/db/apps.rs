@@ -144,11 +144,13 @@ pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<
 /// Every app of every account, for `altdist admin app list`.
 pub async fn list_all(db: &Db) -> sqlx::Result<Vec<AppRow>> {
     match db {
-        Db::Sqlite(pool) => sqlx::query_as(
-            "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps ORDER BY seq",
-        )
-        .fetch_all(pool)
-        .await,
+        Db::Sqlite(pool) => {
+            sqlx::query_as(
+                "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps ORDER BY seq",
+            )
+            .fetch_all(pool)
+            .await
+        }
     }
 }
 

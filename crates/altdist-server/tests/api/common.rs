@@ -1,0 +1,244 @@
+//! `TestServer`: the real router on a real socket (127.0.0.1:0) with a fresh SQLite database,
+//! driven over HTTP. Every response is checked against the OpenAPI subset (see `schema`).
+
+use std::time::Duration;
+
+use altdist::resource::{ApiKeyId, AppId, IssuerId};
+use altdist::{ApiTokenClaims, TokenSigner};
+use altdist_server::admin::{self, AppSpec};
+use altdist_server::auth::Role;
+use altdist_server::{AppState, Db, build_router};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use super::schema;
+
+pub struct TestServer {
+    pub base: String,
+    pub db: Db,
+    pub state: AppState,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// An API key a test acts as.
+pub struct Identity {
+    pub key_id: ApiKeyId,
+    pub issuer: IssuerId,
+    pub individual: bool,
+    signer: TokenSigner,
+}
+
+impl Identity {
+    /// A fresh token: issued now, valid 20 minutes.
+    pub fn token(&self) -> String {
+        self.sign(&self.claims(altdist::jwt::unix_now(), 20 * 60))
+    }
+
+    /// Claims issued at `iat`, living `lifetime` seconds (unchecked, to test refusals).
+    pub fn claims(&self, iat: i64, lifetime: i64) -> ApiTokenClaims {
+        ApiTokenClaims {
+            iss: (!self.individual).then(|| self.issuer.to_string()),
+            sub: self.individual.then(|| "user".to_owned()),
+            iat,
+            exp: iat + lifetime,
+            aud: altdist::jwt::API_AUDIENCE.to_owned(),
+            scope: None,
+        }
+    }
+
+    pub fn sign<C: serde::Serialize>(&self, claims: &C) -> String {
+        self.signer.sign(claims).unwrap()
+    }
+}
+
+/// A response, its body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header in {self:?}"))
+            .to_str()
+            .unwrap()
+    }
+
+    /// The first error's code, asserting the status.
+    #[track_caller]
+    pub fn error(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        let error = &self.json["errors"][0];
+        assert_eq!(error["status"], status.to_string());
+        for member in ["id", "code", "title", "detail"] {
+            assert!(
+                error[member].is_string(),
+                "error without {member}: {}",
+                self.text
+            );
+        }
+        error
+    }
+
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> &Value {
+        let error = self.error(status);
+        assert_eq!(error["code"], code, "{}", self.text);
+        error
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with_rate_limit(1_000_000).await
+    }
+
+    pub async fn start_with_rate_limit(rate_limit: u32) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = admin::open(dir.path(), None).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let base = format!("http://{address}");
+        let state = AppState::new(db.clone(), &base, rate_limit);
+        let router = build_router(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Self {
+            base,
+            db,
+            state,
+            client,
+            _dir: dir,
+            server,
+        }
+    }
+
+    pub async fn account(&self) -> IssuerId {
+        admin::create_account(&self.db).await.unwrap()
+    }
+
+    pub async fn api_key(&self, account: &IssuerId, role: Role, individual: bool) -> Identity {
+        let key = admin::create_api_key(&self.db, account, role, individual)
+            .await
+            .unwrap();
+        Identity {
+            signer: TokenSigner::new(key.private_key, Some(key.id.as_str())),
+            key_id: key.id,
+            issuer: account.clone(),
+            individual,
+        }
+    }
+
+    /// A new account with an ADMIN team key.
+    pub async fn admin(&self) -> Identity {
+        let account = self.account().await;
+        self.api_key(&account, Role::Admin, false).await
+    }
+
+    pub async fn app(&self, account: &IssuerId, bundle_id: &str) -> AppId {
+        let spec = AppSpec {
+            name: format!("App {bundle_id}"),
+            bundle_id: bundle_id.to_owned(),
+            sku: None,
+            primary_locale: "en-US".to_owned(),
+            marketplace: false,
+        };
+        AppId(
+            admin::create_app(&self.db, account, &spec)
+                .await
+                .unwrap()
+                .id,
+        )
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request without authentication.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// A request authenticated as `who` with a fresh token.
+    pub fn as_(&self, who: &Identity, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.request(method, path).bearer_auth(who.token())
+    }
+
+    /// Sends the request and checks the response against the OpenAPI subset.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
+        let request = request.build().unwrap();
+        let method = request.method().clone();
+        let path = request.url().path().to_owned();
+        let response = self.client.execute(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert!(
+            headers.contains_key("x-rate-limit"),
+            "{method} {path} answered {status} without X-Rate-Limit"
+        );
+        schema::check(&method, &path, status, &headers, &text);
+        TestResponse {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub async fn get(&self, who: &Identity, path: &str) -> TestResponse {
+        self.send(self.as_(who, Method::GET, path)).await
+    }
+
+    pub async fn delete(&self, who: &Identity, path: &str) -> TestResponse {
+        self.send(self.as_(who, Method::DELETE, path)).await
+    }
+
+    pub async fn post(&self, who: &Identity, path: &str, body: &Value) -> TestResponse {
+        self.send(self.as_(who, Method::POST, path).json(body))
+            .await
+    }
+
+    /// Creates a key with `pem`, app-specific when `app` is given.
+    pub async fn create_key(&self, who: &Identity, pem: &str, app: Option<&AppId>) -> TestResponse {
+        let request = altdist::resource::AltDistKeyCreateRequest::new(pem, app.cloned());
+        self.post(
+            who,
+            "/v1/alternativeDistributionKeys",
+            &serde_json::to_value(request).unwrap(),
+        )
+        .await
+    }
+}
+
+/// A fresh P-256 public key PEM.
+pub fn fresh_public_key() -> String {
+    altdist::PrivateKey::generate()
+        .unwrap()
+        .public_key()
+        .to_pem()
+}
+
+pub fn role(name: &str) -> Role {
+    Role::parse(name).unwrap()
+}
