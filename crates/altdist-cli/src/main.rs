@@ -40,6 +40,16 @@ enum Command {
     Fingerprint(cmd::fingerprint::Opts),
     /// Mint and verify ES256 tokens: install verification, marketplace, App Store Connect API.
     Token(cmd::token::Opts),
+    /// Upload, list, show and delete alternative distribution keys (App Store Connect or altdist serve).
+    Keys(cmd::keys::Opts),
+    /// List and show apps, and find the key id (kid) that signs for an app.
+    Apps(cmd::apps::Opts),
+    /// Register, list, show and remove alternative distribution domains.
+    Domains(cmd::domains::Opts),
+    /// Do a whole setup flow in one command: `altdist setup web-distribution`.
+    Setup(cmd::setup::Opts),
+    /// Record API credentials as a named profile (paths and ids only, never the key).
+    Login(cmd::login::Opts),
     /// Run the App Store Connect-compatible server.
     Serve(altdist_server::cli::ServeArgs),
     /// Manage the server's accounts, API keys and apps directly on its database.
@@ -53,12 +63,21 @@ fn main() -> ExitCode {
         Command::Pubkey(opts) => cmd::pubkey::run(opts),
         Command::Fingerprint(opts) => cmd::fingerprint::run(opts),
         Command::Token(opts) => cmd::token::run(opts),
-        Command::Serve(args) => {
-            block_on(altdist_server::cli::run_serve(args)).map(|()| ExitCode::SUCCESS)
-        }
-        Command::Admin(args) => {
-            block_on(altdist_server::cli::run_admin(args)).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Keys(opts) => block_on(cmd::keys::run(opts)),
+        Command::Apps(opts) => block_on(cmd::apps::run(opts)),
+        Command::Domains(opts) => block_on(cmd::domains::run(opts)),
+        Command::Setup(opts) => block_on(cmd::setup::run(opts)),
+        Command::Login(opts) => cmd::login::run(opts),
+        Command::Serve(args) => block_on(async {
+            altdist_server::cli::run_serve(args)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }),
+        Command::Admin(args) => block_on(async {
+            altdist_server::cli::run_admin(args)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }),
     };
     match result {
         Ok(code) => code,
@@ -66,7 +85,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn block_on<F: Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
+fn block_on<F: Future<Output = anyhow::Result<ExitCode>>>(future: F) -> anyhow::Result<ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

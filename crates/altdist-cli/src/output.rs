@@ -66,7 +66,13 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
         let Some(err) = cause.downcast_ref::<altdist::Error>() else {
             continue;
         };
+        if let ErrorKind::Api { status, errors, .. } = err.kind() {
+            return api_hint(*status, errors);
+        }
         let hint = match err.kind() {
+            ErrorKind::Http(message) if message.contains("failed") => {
+                "is the server running, and is --base-url (or the credentials file's base_url) right?"
+            }
             ErrorKind::AlreadyExists(_) => {
                 "pass --force to replace it, or --out to write somewhere else"
             }
@@ -87,4 +93,33 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
         return Some(hint.to_owned());
     }
     None
+}
+
+/// Advice for the API errors people hit most.
+fn api_hint(status: u16, errors: &[altdist::resource::ResponseError]) -> Option<String> {
+    let first = errors.first();
+    let code = first.map_or("", |error| error.code.as_str());
+    let detail = first
+        .and_then(|error| error.detail.as_deref())
+        .unwrap_or_default();
+    let hint = match status {
+        401 => "check the clock (tokens issued in the future are refused), the key id, the issuer id (or --individual for an individual key), and that the API key was not revoked".to_owned(),
+        403 => "this API key's role may not do that: creating and deleting keys and domains needs an ADMIN key; a token's scope must cover the request".to_owned(),
+        404 if code == "NOT_FOUND" => "check the id: `altdist keys list`, `altdist apps list` and `altdist domains list` show what this account has".to_owned(),
+        409 if code.starts_with("ENTITY_ERROR.ATTRIBUTE.INVALID") && detail.contains("public") => {
+            "upload the public key made by `altdist pubkey --out public_key.pem` (or `openssl ec -in private_key.pem -pubout`): a P-256 SubjectPublicKeyInfo PEM".to_owned()
+        }
+        409 if code.starts_with("ENTITY_ERROR") => match first_uuid(detail) {
+            Some(existing) => format!("delete the existing key first with `altdist keys delete {existing}`, or keep using it"),
+            None => return None,
+        },
+        429 => "this API key used up its hourly request budget (see X-Rate-Limit); wait, or use another API key".to_owned(),
+        _ => return None,
+    };
+    Some(hint)
+}
+
+fn first_uuid(text: &str) -> Option<&str> {
+    text.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .find(|word| uuid::Uuid::try_parse(word).is_ok())
 }

@@ -75,9 +75,62 @@ pub enum ErrorKind {
     /// A token that is not a compact JWS, or claims that cannot be encoded.
     #[error("{0}")]
     Token(String),
+    /// The API answered with an error status: the parsed JSON:API `errors` (empty when the body
+    /// was not an error document) and the body as sent.
+    #[error("{}", render_api_errors(*status, errors, body))]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The `errors` array of the answer.
+        errors: Vec<crate::resource::ResponseError>,
+        /// The body, unchanged.
+        body: String,
+    },
+    /// A request could not be made or its answer not read.
+    #[error("{0}")]
+    Http(String),
+    /// The server answered 2xx with a body that is not the expected document.
+    #[error("unexpected answer from the server: {0}")]
+    UnexpectedResponse(String),
     /// The cryptographic backend failed where it should not.
     #[error("cryptographic operation failed: {0}")]
     Crypto(String),
+}
+
+/// `409 ENTITY_ERROR.ATTRIBUTE.INVALID: <detail> (at /data/attributes/publicKey)`, one line per error.
+fn render_api_errors(status: u16, errors: &[crate::resource::ResponseError], body: &str) -> String {
+    use crate::resource::ErrorSource;
+    if errors.is_empty() {
+        let body = body.trim();
+        let excerpt: String = body.chars().take(200).collect();
+        return if excerpt.is_empty() {
+            format!("{status} (no body)")
+        } else {
+            format!("{status}: {excerpt}")
+        };
+    }
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|error| {
+            let mut line = format!(
+                "{} {}: {}",
+                error.status,
+                error.code,
+                error.detail.as_deref().unwrap_or(&error.title)
+            );
+            match &error.source {
+                Some(ErrorSource::Pointer { pointer }) => {
+                    line.push_str(&format!(" (at {pointer})"))
+                }
+                Some(ErrorSource::Parameter { parameter }) => {
+                    line.push_str(&format!(" (parameter {parameter})"))
+                }
+                None => {}
+            }
+            line
+        })
+        .collect();
+    lines.join("\n")
 }
 
 impl Error {
@@ -106,5 +159,40 @@ impl std::error::Error for Error {}
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Self {
         Self::new(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::{ErrorSource, ResponseError};
+
+    #[test]
+    fn api_errors_render_status_code_detail_and_source() {
+        let error = ResponseError {
+            id: None,
+            status: "409".into(),
+            code: "ENTITY_ERROR.ATTRIBUTE.INVALID".into(),
+            title: "An attribute value is invalid.".into(),
+            detail: Some("found an RSA key, expected an ECDSA P-256 (prime256v1) key".into()),
+            source: Some(ErrorSource::Pointer {
+                pointer: "/data/attributes/publicKey".into(),
+            }),
+        };
+        let err = Error::new(ErrorKind::Api {
+            status: 409,
+            errors: vec![error],
+            body: String::new(),
+        });
+        assert_eq!(
+            err.to_string(),
+            "409 ENTITY_ERROR.ATTRIBUTE.INVALID: found an RSA key, expected an ECDSA P-256 (prime256v1) key (at /data/attributes/publicKey)"
+        );
+        let bare = Error::new(ErrorKind::Api {
+            status: 502,
+            errors: vec![],
+            body: "<html>bad gateway</html>".into(),
+        });
+        assert_eq!(bare.to_string(), "502: <html>bad gateway</html>");
     }
 }

@@ -482,9 +482,9 @@ impl DecodedToken<'_> {
             TokenKind::Api => {
                 checks.expect_value("aud", claim("aud"), API_AUDIENCE);
                 match (claim("iss"), claim("sub")) {
-                    (Some(iss), _) => checks.expect_string("iss", Some(iss), validation.expected_iss.as_deref(), |_| {
-                        Ok(())
-                    }),
+                    (Some(iss), _) => {
+                        checks.expect_string("iss", Some(iss), validation.expected_iss.as_deref(), |_| Ok(()))
+                    }
                     (None, Some(_)) => checks.expect_value("sub", claim("sub"), "user"),
                     (None, None) => checks.fail(
                         "iss",
@@ -978,7 +978,9 @@ mod tests {
     #[test]
     fn missing_and_mistyped_claims_are_named() {
         let token = signer(Some("k"))
-            .sign(&serde_json::json!({"iss": 6476788026_u64, "iat": "now", "aud": INSTALL_AUDIENCE, "dtype": "install"}))
+            .sign(
+                &serde_json::json!({"iss": 6476788026_u64, "iat": "now", "aud": INSTALL_AUDIENCE, "dtype": "install"}),
+            )
             .unwrap();
         let verification = verify(&token, &public(), &at_now(TokenKind::Install));
         assert_eq!(

@@ -1,6 +1,12 @@
 //! One module per subcommand: clap options whose doc comments are the help text, and `run`.
 
+pub mod apps;
+pub mod connection;
+pub mod domains;
 pub mod fingerprint;
 pub mod keygen;
+pub mod keys;
+pub mod login;
 pub mod pubkey;
+pub mod setup;
 pub mod token;

@@ -50,9 +50,15 @@ impl Dir {
             "ASC_ISSUER_ID",
             "ASC_PRIVATE_KEY_PATH",
             "ASC_PRIVATE_KEY",
+            "ALTDIST_PROFILE",
+            "ALTDIST_BASE_URL",
+            "ALTDIST_DATA_DIR",
+            "ALTDIST_DATABASE_URL",
         ] {
             command.env_remove(name);
         }
+        // Profiles live in the test's directory, never in the user's real configuration.
+        command.env("ALTDIST_CONFIG", self.join("config.json"));
         command.output().expect("run altdist")
     }
 
@@ -115,4 +121,88 @@ pub fn stderr(output: &Output) -> String {
 
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A real `altdist serve` on 127.0.0.1 with its own SQLite database in a temporary directory.
+pub struct TestServer {
+    child: std::process::Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+}
+
+impl TestServer {
+    /// Starts the server in `dir/data` and waits for its ready line.
+    pub fn start(dir: &Dir, extra: &[&str]) -> Self {
+        use std::io::BufRead as _;
+        let data_dir = dir.join("data");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_altdist"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data_dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start altdist serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("altdist serve exited before it was ready")
+                .expect("read stdout");
+            if let Some(rest) = line.strip_prefix("altdist listening on ") {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .expect("URL in the ready line")
+                    .to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            url,
+            data_dir,
+        }
+    }
+
+    pub fn credentials(&self) -> String {
+        self.data_dir.join("credentials.json").display().to_string()
+    }
+
+    /// Runs `altdist admin ...` on this server's database; returns stdout.
+    pub fn admin(&self, dir: &Dir, args: &[&str]) -> String {
+        let data_dir = self.data_dir.display().to_string();
+        let mut full = vec!["admin", "--data-dir", &data_dir];
+        full.extend_from_slice(args);
+        dir.altdist_ok(&full)
+    }
+
+    /// Creates an app and returns its Apple id.
+    pub fn create_app(&self, dir: &Dir, name: &str, bundle_id: &str) -> String {
+        let out = self.admin(
+            dir,
+            &[
+                "app",
+                "create",
+                "--name",
+                name,
+                "--bundle-id",
+                bundle_id,
+                "--json",
+            ],
+        );
+        let app: serde_json::Value = serde_json::from_str(&out).expect("app JSON");
+        app["id"].as_str().expect("app id").to_owned()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
