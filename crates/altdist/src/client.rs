@@ -424,6 +424,24 @@ impl Client {
         self.get(url).await.map(Some)
     }
 
+    // ---- altdist's sandbox
+
+    /// Asks an altdist server to verify a token as Apple would (`kind` install or marketplace);
+    /// the answer lists every check. Apple's own API has no such endpoint.
+    pub async fn verify_token(
+        &self,
+        kind: crate::TokenKind,
+        request: &crate::sandbox::VerifyTokenRequest,
+    ) -> Result<Fetched<crate::sandbox::SandboxVerification>, Error> {
+        let path = match kind {
+            crate::TokenKind::Marketplace => crate::sandbox::MARKETPLACE_VERIFY_PATH,
+            _ => crate::sandbox::INSTALL_VERIFY_PATH,
+        };
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        self.send(Method::POST, self.url(&segments, &[]), Some(request))
+            .await
+    }
+
     /// A raw request for an arbitrary path (`/v1/...`): the body as sent, for `--output json`.
     pub async fn get_raw(&self, path_and_query: &str) -> Result<String, Error> {
         let url = self

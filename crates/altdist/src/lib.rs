@@ -9,6 +9,7 @@ pub mod jwt;
 pub mod key;
 pub mod pem;
 pub mod resource;
+pub mod sandbox;
 #[cfg(any(test, feature = "test-keys"))]
 pub mod test_keys;
 

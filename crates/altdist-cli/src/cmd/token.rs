@@ -119,8 +119,24 @@ struct ApiOpts {
 struct VerifyOpts {
     /// The compact JWS, or - to read it from stdin.
     token: String,
+    /// Ask an altdist server's sandbox instead: it finds the key by kid among the account's
+    /// uploaded keys, checks bid and iss against the app, and detects replayed nonces.
+    #[arg(long)]
+    server: bool,
+    /// With --server: the Apple id of the app being installed (needed with an account-wide key).
+    #[arg(long, requires = "server", value_name = "APP_ID")]
+    app_id: Option<String>,
+    #[command(flatten)]
+    connection: super::connection::Connection,
+    #[command(flatten)]
+    credentials: CredentialArgs,
     /// The public key to check the signature with (a private key file works too).
-    #[arg(long, value_name = "PATH", default_value = "public_key.pem")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "public_key.pem",
+        conflicts_with = "server"
+    )]
     public_key: PathBuf,
     /// The token kind [default: from the token's aud and claims].
     #[arg(long, value_enum)]
@@ -165,6 +181,10 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         Command::Install(opts) => install(opts),
         Command::Marketplace(opts) => marketplace(opts),
         Command::Api(opts) => api(opts),
+        Command::Verify(opts) if opts.server => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(verify_on_server(opts)),
         Command::Verify(opts) => verify(opts),
     }
 }
@@ -254,14 +274,39 @@ struct Report<'a> {
     verification: &'a Verification,
 }
 
-fn verify(opts: VerifyOpts) -> anyhow::Result<ExitCode> {
-    let token = if opts.token == "-" {
+fn read_token(argument: &str) -> anyhow::Result<String> {
+    if argument == "-" {
         let mut token = String::new();
         std::io::stdin().read_to_string(&mut token)?;
-        token
+        Ok(token.trim().to_owned())
     } else {
-        opts.token
+        Ok(argument.to_owned())
+    }
+}
+
+async fn verify_on_server(opts: VerifyOpts) -> anyhow::Result<ExitCode> {
+    let token = read_token(&opts.token)?;
+    let kind = opts
+        .kind
+        .map_or_else(|| guess_kind(&token), TokenKind::from);
+    if kind == TokenKind::Api {
+        return Err(hinted(
+            "the sandbox verifies install and marketplace tokens, not API tokens",
+            "pass --kind install or --kind marketplace, or verify an API token offline with --public-key",
+        ));
+    }
+    let client = opts.connection.client(&opts.credentials)?;
+    let request = altdist::sandbox::VerifyTokenRequest {
+        token,
+        app_id: opts.app_id,
     };
+    let answer = client.verify_token(kind, &request).await?;
+    let json = opts.json || opts.connection.output == Some(super::connection::OutputFormat::Json);
+    report(&answer.value.verification, kind, json)
+}
+
+fn verify(opts: VerifyOpts) -> anyhow::Result<ExitCode> {
+    let token = read_token(&opts.token)?;
     let key = PublicKey::load(&opts.public_key)?;
     let kind = opts
         .kind
@@ -274,12 +319,17 @@ fn verify(opts: VerifyOpts) -> anyhow::Result<ExitCode> {
         ..Validation::new(kind)
     };
     let verification = jwt::verify(&token, &key, &validation);
+    report(&verification, kind, opts.json)
+}
+
+/// Prints every check; exit 0 when all passed, 1 otherwise.
+fn report(verification: &Verification, kind: TokenKind, json: bool) -> anyhow::Result<ExitCode> {
     let valid = verification.is_valid();
-    if opts.json {
+    if json {
         output::print_json(&Report {
             valid,
             kind,
-            verification: &verification,
+            verification,
         })?;
     } else {
         for check in &verification.checks {
