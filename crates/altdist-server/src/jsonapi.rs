@@ -80,7 +80,11 @@ impl Params {
             .map(|(_, value)| value.as_str())
     }
 
-    /// A comma-separated list; `None` when absent, an error when empty or too long.
+    /// A comma-separated list; `None` when absent, an error when too long.
+    ///
+    /// An empty value is an empty list: `fields[apps]=` asks for no attributes (JSON:API), and an
+    /// empty filter or sort does nothing. Apple's OpenAPI document declares these parameters as
+    /// arrays without `minItems`, so an empty one is a valid request.
     pub fn list(&self, name: &str) -> Result<Option<Vec<String>>, ApiError> {
         let Some(value) = self.get(name) else {
             return Ok(None);
@@ -91,12 +95,6 @@ impl Params {
             .filter(|value| !value.is_empty())
             .map(str::to_owned)
             .collect();
-        if values.is_empty() {
-            return Err(ApiError::invalid_parameter(
-                name,
-                format!("the parameter '{name}' is empty; give one or more comma-separated values"),
-            ));
-        }
         if values.len() > MAX_LIST_VALUES {
             return Err(ApiError::invalid_parameter(
                 name,
@@ -256,13 +254,12 @@ pub fn paging(
 
 /// Reads the `data` of a create document for resources of `resource_type`.
 ///
-/// No `data`, `data` not an object, or members `data` cannot have (a misspelled `attributes`)
-/// are a 422: not a document of the expected shape. A wrong `type` or a client-chosen `id` is a
-/// 409: a well-formed entity with unacceptable data.
+/// No `data`, `data` not an object, or no `attributes` (as when it is misspelled) are a 422: not
+/// a document of the expected shape. A wrong `type` or a client-chosen `id` is a 409: a
+/// well-formed entity with unacceptable data.
 pub fn create_data<'a>(
     body: &'a Value,
     resource_type: &str,
-    members: &[&str],
 ) -> Result<&'a Map<String, Value>, ApiError> {
     let document = body.as_object().ok_or_else(|| ApiError::Unprocessable {
         detail: "the body is not a JSON object; send {\"data\": {...}}".to_owned(),
@@ -278,23 +275,9 @@ pub fn create_data<'a>(
         detail: format!("'data' is {}, expected an object", kind_of(data)),
         pointer: Some("/data".to_owned()),
     })?;
-    if let Some(unknown) = document.keys().find(|key| key.as_str() != "data") {
-        return Err(ApiError::Unprocessable {
-            detail: format!(
-                "the document has an unexpected member '{unknown}'; it takes only 'data'"
-            ),
-            pointer: Some(format!("/{unknown}")),
-        });
-    }
-    if let Some(unknown) = data.keys().find(|key| !members.contains(&key.as_str())) {
-        return Err(ApiError::Unprocessable {
-            detail: format!(
-                "'data' has an unexpected member '{unknown}'; it takes {}",
-                members.join(", ")
-            ),
-            pointer: Some(format!("/data/{unknown}")),
-        });
-    }
+    // Members this endpoint does not know are ignored, as JSON:API requires ("implementations
+    // MUST ignore members not recognized") and Apple's OpenAPI document allows (no
+    // `additionalProperties: false`). A misspelled required member is still caught: it is missing.
     if !data.contains_key("attributes") {
         return Err(ApiError::Unprocessable {
             detail: "'data' has no 'attributes' member".to_owned(),
@@ -329,11 +312,8 @@ pub fn create_data<'a>(
     Ok(data)
 }
 
-/// The `attributes` object of `data`, whose members must be among `known`.
-pub fn attributes<'a>(
-    data: &'a Map<String, Value>,
-    known: &[&str],
-) -> Result<&'a Map<String, Value>, ApiError> {
+/// The `attributes` object of `data`; attributes the endpoint does not know are ignored.
+pub fn attributes<'a>(data: &'a Map<String, Value>) -> Result<&'a Map<String, Value>, ApiError> {
     let attributes = data.get("attributes").unwrap_or(&Value::Null);
     let attributes = attributes
         .as_object()
@@ -344,15 +324,6 @@ pub fn attributes<'a>(
             ),
             pointer: Some("/data/attributes".to_owned()),
         })?;
-    if let Some(unknown) = attributes.keys().find(|key| !known.contains(&key.as_str())) {
-        return Err(ApiError::invalid_attribute(
-            &format!("/data/attributes/{unknown}"),
-            format!(
-                "'{unknown}' is not an attribute you can set; the attributes are {}",
-                known.join(", ")
-            ),
-        ));
-    }
     Ok(attributes)
 }
 
@@ -401,26 +372,19 @@ pub fn to_one(
             ),
             pointer: Some("/data/relationships".to_owned()),
         })?;
-    if let Some(unknown) = relationships.keys().find(|key| key.as_str() != name) {
-        return Err(ApiError::Conflict {
-            code: "ENTITY_ERROR.RELATIONSHIP.INVALID",
-            detail: format!(
-                "'{unknown}' is not a relationship you can set; the only one is '{name}'"
-            ),
-            pointer: Some(format!("/data/relationships/{unknown}")),
-        });
-    }
+    // Other relationships are ignored like any unknown member. Apple's OpenAPI document makes
+    // `data` optional inside the relationship, so `{}` and `{"data": null}` both mean "none".
     let Some(relationship) = relationships.get(name) else {
         return Ok(None);
     };
-    let linkage = relationship
-        .as_object()
-        .and_then(|relationship| relationship.get("data"))
-        .ok_or_else(|| {
-            invalid(format!(
-                "'{name}' must be {{\"data\": {{\"type\": \"{resource_type}\", \"id\": ...}}}}"
-            ))
-        })?;
+    let relationship = relationship.as_object().ok_or_else(|| {
+        invalid(format!(
+            "'{name}' must be {{\"data\": {{\"type\": \"{resource_type}\", \"id\": ...}}}}"
+        ))
+    })?;
+    let Some(linkage) = relationship.get("data") else {
+        return Ok(None);
+    };
     if linkage.is_null() {
         return Ok(None);
     }

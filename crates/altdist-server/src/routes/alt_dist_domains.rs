@@ -98,12 +98,8 @@ pub async fn create_alt_dist_domain(
 ) -> Result<Response, ApiError> {
     Params::parse(&uri, &[])?;
     caller.require_key_management("creating an alternative distribution domain")?;
-    let data = jsonapi::create_data(
-        &body,
-        AltDistDomainType::NAME,
-        &["type", "id", "attributes"],
-    )?;
-    let attributes = jsonapi::attributes(data, &["domain", "referenceName"])?;
+    let data = jsonapi::create_data(&body, AltDistDomainType::NAME)?;
+    let attributes = jsonapi::attributes(data)?;
     let domain = jsonapi::required_string(attributes, "domain")?;
     let reference_name = jsonapi::required_string(attributes, "referenceName")?.trim();
     let domain = normalize_domain(domain)

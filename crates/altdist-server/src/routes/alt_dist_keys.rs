@@ -100,12 +100,8 @@ pub async fn create_alt_dist_key(
 ) -> Result<Response, ApiError> {
     Params::parse(&uri, &[])?;
     caller.require_key_management("creating an alternative distribution key")?;
-    let data = jsonapi::create_data(
-        &body,
-        AltDistKeyType::NAME,
-        &["type", "id", "attributes", "relationships"],
-    )?;
-    let attributes = jsonapi::attributes(data, FIELDS)?;
+    let data = jsonapi::create_data(&body, AltDistKeyType::NAME)?;
+    let attributes = jsonapi::attributes(data)?;
     let pem = jsonapi::required_string(attributes, "publicKey")?;
     // The library's messages say what was found (another curve, RSA, a private key, a
     // certificate) without quoting the input, so a pasted private key never reaches a response
