@@ -19,7 +19,7 @@ use crate::app::AppState;
 use crate::auth;
 use crate::error::ApiError;
 use crate::rate_limit::{self, RateDecision};
-use crate::routes::{alt_dist_domains, alt_dist_keys, apps, health};
+use crate::routes::{alt_dist_domains, alt_dist_keys, apps, health, openapi};
 
 /// The whole API: what `altdist serve` and the tests run.
 pub fn build_router(state: AppState) -> Router {
@@ -63,6 +63,7 @@ pub fn build_router(state: AppState) -> Router {
     let api = Router::new()
         .merge(v1)
         .route("/health", get(health::find_health))
+        .route("/openapi.json", get(openapi::find_openapi))
         .fallback(path_not_found)
         .with_state(state);
     // The layers wrap the finished router as one service rather than going through

@@ -4,6 +4,7 @@ pub mod alt_dist_domains;
 pub mod alt_dist_keys;
 pub mod apps;
 pub mod health;
+pub mod openapi;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
