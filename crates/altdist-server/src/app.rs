@@ -20,6 +20,8 @@ pub struct AppState {
     pub tokens: Arc<TokenCache>,
     /// The per-key request budget.
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// The sandbox's parsed keys and nonce pruning.
+    pub sandbox: Arc<crate::sandbox::Sandbox>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -40,6 +42,7 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').into(),
             tokens: Arc::new(TokenCache::default()),
             rate_limiter: Arc::new(InMemoryRateLimiter::new(rate_limit)),
+            sandbox: Arc::default(),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod jsonapi;
 pub mod rate_limit;
 pub mod router;
 pub mod routes;
+pub mod sandbox;
 
 pub use app::AppState;
 pub use config::Config;

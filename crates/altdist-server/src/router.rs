@@ -8,7 +8,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use altdist::sandbox::{INSTALL_VERIFY_PATH, MARKETPLACE_VERIFY_PATH};
+use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -19,7 +20,7 @@ use crate::app::AppState;
 use crate::auth;
 use crate::error::ApiError;
 use crate::rate_limit::{self, RateDecision};
-use crate::routes::{alt_dist_domains, alt_dist_keys, apps, health, openapi};
+use crate::routes::{alt_dist_domains, alt_dist_keys, apps, health, openapi, sandbox};
 
 /// The whole API: what `altdist serve` and the tests run.
 pub fn build_router(state: AppState) -> Router {
@@ -52,6 +53,8 @@ pub fn build_router(state: AppState) -> Router {
             "/v1/apps/{id}/relationships/alternativeDistributionKey",
             get(apps::find_app_alt_dist_key_linkage),
         )
+        .route(INSTALL_VERIFY_PATH, post(sandbox::verify_install_token))
+        .route(MARKETPLACE_VERIFY_PATH, post(sandbox::verify_marketplace_token))
         // route_layer: only requests that matched a route and method are authenticated, so an
         // unknown path is a PATH_ERROR and a wrong method a 405 whether or not a token came.
         .route_layer(middleware::from_fn_with_state(

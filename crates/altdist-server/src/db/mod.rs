@@ -9,6 +9,7 @@ pub mod alt_dist_domains;
 pub mod alt_dist_keys;
 pub mod api_keys;
 pub mod apps;
+pub mod nonces;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -5,6 +5,7 @@ pub mod alt_dist_keys;
 pub mod apps;
 pub mod health;
 pub mod openapi;
+pub mod sandbox;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -7,4 +7,5 @@ mod concurrency;
 mod domains;
 mod errors;
 mod keys;
+mod sandbox;
 mod schema;
