@@ -15,8 +15,9 @@ use altdist::jwt::{self, DEFAULT_CLOCK_SKEW, DecodedToken};
 use altdist::resource::{AppId, IssuerId};
 use altdist::sandbox::VerifyTokenRequest;
 use altdist::{PrivateKey, PublicKey, TokenKind, Validation, Verification};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::db::nonces::NonceUse;
+use crate::db::nonces::{NewNonce, NonceUse};
 use crate::db::{self, Db};
 
 /// The longest lifetime (`exp - iat`) the sandbox accepts for an install verification token.
@@ -51,14 +52,69 @@ fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
-/// What the sandbox keeps between requests: parsed keys, and when nonces were last pruned.
+/// What the sandbox keeps between requests: parsed keys, the nonce writer, and when nonces were
+/// last pruned.
 #[derive(Debug, Default)]
 pub struct Sandbox {
     keys: KeyCache,
+    nonce_writer: OnceLock<mpsc::Sender<NonceRequest>>,
     last_prune: AtomicI64,
 }
 
+/// A nonce to record, and where to say whether it was fresh.
+#[derive(Debug)]
+struct NonceRequest {
+    entry: NewNonce,
+    reply: oneshot::Sender<Result<bool, String>>,
+}
+
+/// Records the nonces of concurrent verifications in batches: while one batch commits, the next
+/// gathers, so under load one commit (one fsync with SQLite's `synchronous=FULL`) serves many
+/// verifications instead of each paying its own. Alone, a verification waits for one commit as
+/// it would without the writer. Which use of a nonce is fresh is still the database's decision.
+async fn write_nonces(db: Db, mut requests: mpsc::Receiver<NonceRequest>) {
+    let mut batch = Vec::with_capacity(db::nonces::MAX_BATCH);
+    while requests.recv_many(&mut batch, db::nonces::MAX_BATCH).await > 0 {
+        let (entries, replies): (Vec<NewNonce>, Vec<_>) = batch
+            .drain(..)
+            .map(|request: NonceRequest| (request.entry, request.reply))
+            .unzip();
+        match db::nonces::record_batch(&db, &entries).await {
+            Ok(fresh) => {
+                for (reply, fresh) in replies.into_iter().zip(fresh) {
+                    let _ = reply.send(Ok(fresh));
+                }
+            }
+            Err(err) => {
+                let message = format!("cannot record install token nonces: {err}");
+                for reply in replies {
+                    let _ = reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
 impl Sandbox {
+    /// Records a nonce through the batching writer (started on first use); `true` when fresh.
+    async fn record_nonce(&self, db: &Db, entry: NewNonce) -> sqlx::Result<bool> {
+        let writer = self.nonce_writer.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(4 * db::nonces::MAX_BATCH);
+            tokio::spawn(write_nonces(db.clone(), receiver));
+            sender
+        });
+        let unavailable = |why: String| sqlx::Error::Io(std::io::Error::other(why));
+        let (reply, answer) = oneshot::channel();
+        writer
+            .send(NonceRequest { entry, reply })
+            .await
+            .map_err(|_| unavailable("the nonce writer has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| unavailable("the nonce writer has stopped".to_owned()))?
+            .map_err(unavailable)
+    }
+
     /// Forgets the cached key `kid` at once (call it when the key is deleted).
     pub fn forget_key(&self, kid: &str) {
         self.keys.forget(kid);
@@ -465,7 +521,19 @@ pub async fn verify_install(
     match (recordable, exp, nonce) {
         (true, Some(exp), Some(nonce)) => {
             let expires_at = exp.saturating_add(seconds(validation.clock_skew));
-            let used = db::nonces::record(db, account, &nonce, now, expires_at).await?;
+            let entry = NewNonce {
+                account: account.clone(),
+                nonce: nonce.clone(),
+                now,
+                expires_at,
+            };
+            let used = if sandbox.record_nonce(db, entry).await? {
+                NonceUse::Fresh
+            } else {
+                NonceUse::Replayed {
+                    first_seen: db::nonces::first_seen(db, account, &nonce).await?,
+                }
+            };
             sandbox.maybe_prune(db, now);
             if let Some(check) = check_mut(&mut verification, "nonce") {
                 match used {
@@ -528,13 +596,14 @@ pub async fn verify_marketplace(
                 .as_deref()
                 .or(iss)
                 .filter(|id| AppId::is_well_formed(id));
+            // Read before the query, so a deletion racing with it keeps the row out of the cache.
+            let generation = sandbox.keys.generation.load(Ordering::SeqCst);
             let row = match app {
                 Some(app) => {
                     db::alt_dist_keys::find_for_app(db, account, &AppId(app.to_owned())).await?
                 }
                 None => None,
             };
-            let generation = sandbox.keys.generation.load(Ordering::SeqCst);
             let key = match row {
                 Some(row) => match sandbox.keys.get(&row.id, now) {
                     Some(key) => Some(key),

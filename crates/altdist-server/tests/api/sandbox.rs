@@ -653,3 +653,31 @@ async fn nonces_are_kept_until_their_token_expires_then_pruned() {
     assert_eq!(nonces::prune(db, claims.exp + 59).await.unwrap(), 0);
     assert_eq!(nonces::prune(db, claims.exp + 60).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn in_one_batch_the_first_use_of_a_nonce_is_the_fresh_one() {
+    let server = TestServer::start().await;
+    let account = server.account().await;
+    let other = server.account().await;
+    let now = unix_now();
+    let entry = |account: &IssuerId, nonce: &str| nonces::NewNonce {
+        account: account.clone(),
+        nonce: nonce.to_owned(),
+        now,
+        expires_at: now + 60,
+    };
+    let batch = [
+        entry(&account, "a"),
+        entry(&account, "b"),
+        entry(&account, "a"),
+        entry(&other, "a"),
+    ];
+    assert_eq!(
+        nonces::record_batch(&server.db, &batch).await.unwrap(),
+        [true, true, false, true]
+    );
+    assert_eq!(
+        nonces::record_batch(&server.db, &batch[..2]).await.unwrap(),
+        [false, false]
+    );
+}
