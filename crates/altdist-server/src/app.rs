@@ -7,7 +7,13 @@ use altdist::resource::ApiKeyId;
 
 use crate::auth::TokenCache;
 use crate::db::{self, Db};
-use crate::rate_limit::{InMemoryRateLimiter, RateLimiter};
+use crate::rate_limit::{self, RateLimiter};
+
+/// How often a server checks the database for API keys revoked by another process.
+///
+/// Tokens of a revoked key are refused by every server within this (plus one query) of the
+/// revocation: well within the promised second.
+pub const REVOCATION_POLL: Duration = Duration::from_millis(250);
 
 /// The state behind the router; cheap to clone.
 #[derive(Clone)]
@@ -35,13 +41,15 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State with an in-memory rate limiter of `rate_limit` requests per key per hour.
+    /// State with a rate limiter of `rate_limit` requests per key per hour: in memory on
+    /// SQLite, shared through the database on PostgreSQL (which starts its sync task, so this
+    /// needs a Tokio runtime).
     pub fn new(db: Db, public_url: &str, rate_limit: u32) -> Self {
         Self {
+            rate_limiter: rate_limit::for_database(&db, rate_limit),
             db,
             public_url: public_url.trim_end_matches('/').into(),
             tokens: Arc::new(TokenCache::default()),
-            rate_limiter: Arc::new(InMemoryRateLimiter::new(rate_limit)),
             sandbox: Arc::default(),
         }
     }

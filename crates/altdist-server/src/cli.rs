@@ -2,7 +2,6 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use serde_json::json;
@@ -19,7 +18,7 @@ pub struct StorageArgs {
     /// Directory of the embedded database, the first API key and credentials.json; created if missing.
     #[arg(long, env = "ALTDIST_DATA_DIR", default_value = config::DEFAULT_DATA_DIR, global = true)]
     pub data_dir: PathBuf,
-    /// Database URL (sqlite://PATH); default: the SQLite file altdist.db in the data directory.
+    /// Database URL: sqlite://PATH, or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE to let several servers share one database; default: the SQLite file altdist.db in the data directory.
     #[arg(long, env = "ALTDIST_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 }
@@ -187,7 +186,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         )?;
     }
     let state = AppState::new(db.clone(), &public_url, config.rate_limit);
-    let watch = state.spawn_revocation_watch(Duration::from_secs(1));
+    let watch = state.spawn_revocation_watch(crate::app::REVOCATION_POLL);
     let router = crate::build_router(state);
     writeln!(
         stdout,

@@ -1,16 +1,18 @@
 //! Per-API-key rate limits over a rolling hour, reported in `X-Rate-Limit`.
 //!
-//! [`RateLimiter`] is the seam: [`InMemoryRateLimiter`] serves one process; a limiter shared by
-//! several servers (in PostgreSQL, say) implements the same trait.
+//! [`RateLimiter`] is the seam: [`InMemoryRateLimiter`] serves one process (SQLite);
+//! [`SharedRateLimiter`] keeps one budget per key across every server on a PostgreSQL database.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use altdist::resource::ApiKeyId;
 use axum::http::HeaderValue;
+
+use crate::db::{self, Db};
 
 /// The header App Store Connect reports limits in.
 pub const HEADER: &str = "x-rate-limit";
@@ -128,6 +130,232 @@ impl RateLimiter for InMemoryRateLimiter {
     ) -> Pin<Box<dyn Future<Output = RateDecision> + Send + 'a>> {
         let decision = self.acquire_at(key, Instant::now());
         Box::pin(std::future::ready(decision))
+    }
+}
+
+/// How often a [`SharedRateLimiter`] writes its counts and reads everyone else's.
+pub const SYNC_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Minutes in [`WINDOW`].
+const WINDOW_MINUTES: i64 = 60;
+
+/// A budget per key shared by every server on one database, counted in minute buckets.
+///
+/// Each request is decided locally, without a round trip: allowed while the key's count in the
+/// database (as last read) plus what this process charged since stays under the limit. Every
+/// [`SYNC_INTERVAL`] a task adds the requests charged here to the current minute's row and reads
+/// back each key's sum over the last 60 minutes, which includes every other server's requests.
+///
+/// The tolerance, documented in docs/API.md: a process does not see the requests other
+/// processes served in roughly the last two sync intervals (what they have not written yet, and
+/// what it has not read yet), so a key used through several servers at once can exceed its
+/// budget by that much. A request counts for the minute it is written in, and leaves the rolling
+/// hour when that minute is 60 minutes old. On one process the count is exact.
+pub struct SharedRateLimiter {
+    limit: u32,
+    db: Db,
+    counts: Mutex<HashMap<ApiKeyId, SharedCount>>,
+}
+
+impl std::fmt::Debug for SharedRateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedRateLimiter")
+            .field("limit", &self.limit)
+            .field("db", &self.db.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct SharedCount {
+    /// The key's sum over the window in the database, as last read.
+    stored: i64,
+    /// Charged here and being written; not in `stored` yet.
+    writing: i64,
+    /// Charged here since the last write began.
+    pending: i64,
+    /// The minute the key was last charged here, to forget idle keys.
+    last_used: i64,
+}
+
+impl SharedCount {
+    fn used(&self) -> i64 {
+        self.stored + self.writing + self.pending
+    }
+}
+
+fn current_minute() -> i64 {
+    altdist::jwt::unix_now().div_euclid(60)
+}
+
+impl SharedRateLimiter {
+    /// A limiter of `limit` requests per key per rolling hour on `db`, without its sync task:
+    /// call [`Self::sync`] to exchange counts with the database.
+    pub fn new(db: Db, limit: u32) -> Self {
+        Self {
+            limit: limit.max(1),
+            db,
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A limiter whose task syncs it every [`SYNC_INTERVAL`] until the limiter is dropped.
+    /// Needs a Tokio runtime.
+    pub fn start(db: Db, limit: u32) -> Arc<Self> {
+        let limiter = Arc::new(Self::new(db, limit));
+        let weak: Weak<Self> = Arc::downgrade(&limiter);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(SYNC_INTERVAL);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_prune = 0;
+            loop {
+                ticks.tick().await;
+                let Some(limiter) = weak.upgrade() else {
+                    return;
+                };
+                if let Err(err) = limiter.sync().await {
+                    tracing::warn!("cannot sync the rate-limit counts: {err}");
+                }
+                let minute = current_minute();
+                if minute != last_prune {
+                    last_prune = minute;
+                    if let Err(err) =
+                        db::rate_limits::prune(&limiter.db, minute - WINDOW_MINUTES).await
+                    {
+                        tracing::warn!("cannot prune the rate-limit counts: {err}");
+                    }
+                }
+            }
+        });
+        limiter
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ApiKeyId, SharedCount>> {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes the requests charged here since the last sync and reads every known key's count
+    /// over the window, other servers' requests included.
+    pub async fn sync(&self) -> sqlx::Result<()> {
+        let minute = current_minute();
+        let (batch, keys) = {
+            let mut counts = self.lock();
+            // A key idle here for the whole window has nothing left to count.
+            counts.retain(|_, count| count.last_used > minute - WINDOW_MINUTES);
+            let mut batch = Vec::new();
+            let mut keys = Vec::with_capacity(counts.len());
+            for (key, count) in counts.iter_mut() {
+                keys.push(key.as_str().to_owned());
+                if count.pending > 0 {
+                    count.writing += count.pending;
+                    count.pending = 0;
+                    batch.push((key.as_str().to_owned(), count.writing));
+                }
+            }
+            (batch, keys)
+        };
+        if !batch.is_empty() {
+            if let Err(err) = db::rate_limits::add(&self.db, minute, &batch).await {
+                // Not written: charge them again with the next sync.
+                let mut counts = self.lock();
+                for (key, _) in &batch {
+                    if let Some(count) = counts.get_mut(&ApiKeyId(key.clone())) {
+                        count.pending += count.writing;
+                        count.writing = 0;
+                    }
+                }
+                return Err(err);
+            }
+        }
+        let sums = db::rate_limits::sums(&self.db, minute - WINDOW_MINUTES, &keys).await;
+        let mut counts = self.lock();
+        match sums {
+            Ok(sums) => {
+                let sums: HashMap<String, i64> = sums.into_iter().collect();
+                for key in keys {
+                    let stored = sums.get(&key).copied().unwrap_or(0);
+                    if let Some(count) = counts.get_mut(&ApiKeyId(key)) {
+                        // The sum includes what was just written.
+                        count.stored = stored;
+                        count.writing = 0;
+                    }
+                }
+                Ok(())
+            }
+            Err(err) => {
+                // Written but not read back: count it as stored until the next read.
+                for count in counts.values_mut() {
+                    count.stored += count.writing;
+                    count.writing = 0;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn acquire_shared(&self, key: &ApiKeyId) -> RateDecision {
+        let minute = current_minute();
+        let known = self.lock().contains_key(key);
+        if !known {
+            // First request of this key here: start from what the other servers counted.
+            let stored = match db::rate_limits::sums(
+                &self.db,
+                minute - WINDOW_MINUTES,
+                &[key.as_str().to_owned()],
+            )
+            .await
+            {
+                Ok(sums) => sums.first().map_or(0, |(_, sum)| *sum),
+                Err(err) => {
+                    // Failing open for one sync interval beats refusing every request.
+                    tracing::warn!("cannot read the rate-limit count of {key}: {err}");
+                    0
+                }
+            };
+            self.lock().entry(key.clone()).or_insert(SharedCount {
+                stored,
+                ..SharedCount::default()
+            });
+        }
+        let mut counts = self.lock();
+        let count = counts.entry(key.clone()).or_default();
+        count.last_used = minute;
+        let limit = i64::from(self.limit);
+        let allowed = count.used() < limit;
+        if allowed {
+            count.pending += 1;
+        }
+        let remaining = u32::try_from((limit - count.used()).max(0)).unwrap_or(0);
+        RateDecision {
+            limit: self.limit,
+            remaining,
+            allowed,
+        }
+    }
+}
+
+impl RateLimiter for SharedRateLimiter {
+    fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    fn acquire<'a>(
+        &'a self,
+        key: &'a ApiKeyId,
+    ) -> Pin<Box<dyn Future<Output = RateDecision> + Send + 'a>> {
+        Box::pin(self.acquire_shared(key))
+    }
+}
+
+/// The limiter for a server on `db`: shared through the database when several servers may use
+/// it (PostgreSQL), in memory otherwise. Needs a Tokio runtime.
+pub fn for_database(db: &Db, limit: u32) -> Arc<dyn RateLimiter> {
+    if db.is_shared() {
+        SharedRateLimiter::start(db.clone(), limit)
+    } else {
+        Arc::new(InMemoryRateLimiter::new(limit))
     }
 }
 

@@ -1,8 +1,9 @@
 -- The PostgreSQL twin of migrations/sqlite/20250101000000_initial.sql (same names, same
--- constraints). Not run yet: PostgreSQL support lands with a later issue.
+-- constraints). Where SQLite lists rows in rowid order, PostgreSQL has a `seq` identity column.
 
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
+    seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE, -- SQLite's rowid: insertion order
     created_at TEXT NOT NULL
 );
 

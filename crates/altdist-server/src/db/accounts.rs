@@ -6,21 +6,27 @@ use super::Db;
 
 /// Stores a new account.
 pub async fn insert(db: &Db, id: &IssuerId) -> sqlx::Result<()> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query("INSERT INTO accounts (id, created_at) VALUES (?, ?)")
-            .bind(id.as_str())
-            .bind(super::now())
-            .execute(pool)
-            .await
-            .map(drop),
-    }
+    on_pool!(db, |pool| sqlx::query(
+        "INSERT INTO accounts (id, created_at) VALUES ($1, $2)"
+    )
+    .bind(id.as_str())
+    .bind(super::now())
+    .execute(pool)
+    .await
+    .map(drop))
 }
 
 /// Every account, oldest first.
 pub async fn list(db: &Db) -> sqlx::Result<Vec<IssuerId>> {
+    // Insertion order breaks ties of the millisecond: SQLite's rowid, PostgreSQL's identity.
     match db {
         Db::Sqlite(pool) => {
             sqlx::query_scalar::<_, String>("SELECT id FROM accounts ORDER BY created_at, rowid")
+                .fetch_all(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar::<_, String>("SELECT id FROM accounts ORDER BY created_at, seq")
                 .fetch_all(pool)
                 .await
         }
@@ -30,13 +36,11 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<IssuerId>> {
 
 /// Whether the account exists.
 pub async fn exists(db: &Db, id: &IssuerId) -> sqlx::Result<bool> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM accounts WHERE id = ?")
-                .bind(id.as_str())
-                .fetch_one(pool)
-                .await
-                .map(|count| count > 0)
-        }
-    }
+    on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM accounts WHERE id = $1"
+    )
+    .bind(id.as_str())
+    .fetch_one(pool)
+    .await)
+    .map(|count| count > 0)
 }

@@ -28,18 +28,19 @@ pub async fn insert(
     reference_name: &str,
 ) -> sqlx::Result<AltDistDomainRow> {
     let created_at = super::now();
-    match db {
-        Db::Sqlite(pool) => sqlx::query(
-            "INSERT INTO alt_dist_domains (id, account_id, domain, reference_name, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id.as_str())
-        .bind(account.as_str())
-        .bind(domain)
-        .bind(reference_name)
-        .bind(&created_at)
-        .execute(pool)
-        .await?,
-    };
+    on_pool!(db, |pool| {
+        sqlx::query(
+        "INSERT INTO alt_dist_domains (id, account_id, domain, reference_name, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.as_str())
+    .bind(account.as_str())
+    .bind(domain)
+    .bind(reference_name)
+    .bind(&created_at)
+    .execute(pool)
+    .await
+    .map(drop)
+    })?;
     Ok(AltDistDomainRow {
         id: id.to_string(),
         domain: domain.to_owned(),
@@ -50,17 +51,15 @@ pub async fn insert(
 
 /// The account's domain `id`.
 pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<AltDistDomainRow>> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM alt_dist_domains WHERE id = ? AND account_id = ?"
-            ))
-            .bind(id)
-            .bind(account.as_str())
-            .fetch_optional(pool)
-            .await
-        }
+    if !super::storable(id) {
+        return Ok(None);
     }
+    let sql = format!("SELECT {COLUMNS} FROM alt_dist_domains WHERE id = $1 AND account_id = $2");
+    on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(id)
+        .bind(account.as_str())
+        .fetch_optional(pool)
+        .await)
 }
 
 /// The account's domain named `domain`.
@@ -69,57 +68,52 @@ pub async fn find_by_domain(
     account: &IssuerId,
     domain: &str,
 ) -> sqlx::Result<Option<AltDistDomainRow>> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM alt_dist_domains WHERE domain = ? AND account_id = ?"
-            ))
-            .bind(domain)
-            .bind(account.as_str())
-            .fetch_optional(pool)
-            .await
-        }
+    if !super::storable(domain) {
+        return Ok(None);
     }
+    let sql =
+        format!("SELECT {COLUMNS} FROM alt_dist_domains WHERE domain = $1 AND account_id = $2");
+    on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(domain)
+        .bind(account.as_str())
+        .fetch_optional(pool)
+        .await)
 }
 
 /// A page of the account's domains, oldest first.
 pub async fn list(db: &Db, account: &IssuerId, page: Page) -> sqlx::Result<Vec<AltDistDomainRow>> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM alt_dist_domains WHERE account_id = ? ORDER BY seq LIMIT ? OFFSET ?"
-            ))
-            .bind(account.as_str())
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(pool)
-            .await
-        }
-    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM alt_dist_domains WHERE account_id = $1 ORDER BY seq LIMIT $2 OFFSET $3"
+    );
+    on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(account.as_str())
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(pool)
+        .await)
 }
 
 /// How many domains the account has.
 pub async fn count(db: &Db, account: &IssuerId) -> sqlx::Result<i64> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_scalar("SELECT count(*) FROM alt_dist_domains WHERE account_id = ?")
-                .bind(account.as_str())
-                .fetch_one(pool)
-                .await
-        }
-    }
+    on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT count(*) FROM alt_dist_domains WHERE account_id = $1"
+    )
+    .bind(account.as_str())
+    .fetch_one(pool)
+    .await)
 }
 
 /// Deletes the account's domain `id`; `false` when there is none.
 pub async fn delete(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<bool> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query("DELETE FROM alt_dist_domains WHERE id = ? AND account_id = ?")
-                .bind(id)
-                .bind(account.as_str())
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected() > 0)
-        }
+    if !super::storable(id) {
+        return Ok(false);
     }
+    on_pool!(db, |pool| sqlx::query(
+        "DELETE FROM alt_dist_domains WHERE id = $1 AND account_id = $2"
+    )
+    .bind(id)
+    .bind(account.as_str())
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected() > 0))
 }

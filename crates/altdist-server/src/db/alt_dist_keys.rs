@@ -25,34 +25,32 @@ pub async fn insert(
     app: Option<&AppId>,
     public_key: &str,
 ) -> sqlx::Result<()> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query(
-            "INSERT INTO alt_dist_keys (id, account_id, app_id, public_key, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id.as_str())
-        .bind(account.as_str())
-        .bind(app.map(AppId::as_str))
-        .bind(public_key)
-        .bind(super::now())
-        .execute(pool)
-        .await
-        .map(drop),
-    }
+    on_pool!(db, |pool| {
+        sqlx::query(
+        "INSERT INTO alt_dist_keys (id, account_id, app_id, public_key, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.as_str())
+    .bind(account.as_str())
+    .bind(app.map(AppId::as_str))
+    .bind(public_key)
+    .bind(super::now())
+    .execute(pool)
+    .await
+    .map(drop)
+    })
 }
 
 /// The account's key `id`.
 pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<AltDistKeyRow>> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM alt_dist_keys WHERE id = ? AND account_id = ?"
-            ))
-            .bind(id)
-            .bind(account.as_str())
-            .fetch_optional(pool)
-            .await
-        }
+    if !super::storable(id) {
+        return Ok(None);
     }
+    let sql = format!("SELECT {COLUMNS} FROM alt_dist_keys WHERE id = $1 AND account_id = $2");
+    on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(id)
+        .bind(account.as_str())
+        .fetch_optional(pool)
+        .await)
 }
 
 /// The key that holds the slot `app` (or the account-wide slot when `None`), if any.
@@ -61,15 +59,27 @@ pub async fn find_holder(
     account: &IssuerId,
     app: Option<&AppId>,
 ) -> sqlx::Result<Option<AltDistKeyRow>> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = ? AND app_id IS ?"
-            ))
-            .bind(account.as_str())
-            .bind(app.map(AppId::as_str))
-            .fetch_optional(pool)
-            .await
+    // Two statements rather than SQLite's `app_id IS $2`, which PostgreSQL lacks; each matches
+    // one of the partial unique indexes.
+    match app {
+        None => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = $1 AND app_id IS NULL"
+            );
+            on_pool!(db, |pool| sqlx::query_as(&sql)
+                .bind(account.as_str())
+                .fetch_optional(pool)
+                .await)
+        }
+        Some(app) => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = $1 AND app_id = $2"
+            );
+            on_pool!(db, |pool| sqlx::query_as(&sql)
+                .bind(account.as_str())
+                .bind(app.as_str())
+                .fetch_optional(pool)
+                .await)
         }
     }
 }
@@ -80,15 +90,19 @@ pub async fn find_for_app(
     account: &IssuerId,
     app: &AppId,
 ) -> sqlx::Result<Option<AltDistKeyRow>> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = ? AND (app_id = ? OR app_id IS NULL) ORDER BY app_id IS NULL LIMIT 1"
-        ))
+    if !super::storable(app.as_str()) {
+        return Ok(None);
+    }
+    // `app_id IS NULL` sorts the app-specific key (false) before the account-wide one (true)
+    // on both backends.
+    let sql = format!(
+        "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = $1 AND (app_id = $2 OR app_id IS NULL) ORDER BY app_id IS NULL LIMIT 1"
+    );
+    on_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(account.as_str())
         .bind(app.as_str())
         .fetch_optional(pool)
-        .await,
-    }
+        .await)
 }
 
 fn exists_clause(has_app: Option<bool>) -> &'static str {
@@ -106,46 +120,41 @@ pub async fn list(
     has_app: Option<bool>,
     page: Page,
 ) -> sqlx::Result<Vec<AltDistKeyRow>> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = ?{} ORDER BY seq LIMIT ? OFFSET ?",
-                exists_clause(has_app)
-            ))
-            .bind(account.as_str())
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(pool)
-            .await
-        }
-    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = $1{} ORDER BY seq LIMIT $2 OFFSET $3",
+        exists_clause(has_app)
+    );
+    on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(account.as_str())
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(pool)
+        .await)
 }
 
 /// How many keys the account has; `has_app` is `exists[app]`.
 pub async fn count(db: &Db, account: &IssuerId, has_app: Option<bool>) -> sqlx::Result<i64> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_scalar(&format!(
-                "SELECT count(*) FROM alt_dist_keys WHERE account_id = ?{}",
-                exists_clause(has_app)
-            ))
-            .bind(account.as_str())
-            .fetch_one(pool)
-            .await
-        }
-    }
+    let sql = format!(
+        "SELECT count(*) FROM alt_dist_keys WHERE account_id = $1{}",
+        exists_clause(has_app)
+    );
+    on_pool!(db, |pool| sqlx::query_scalar(&sql)
+        .bind(account.as_str())
+        .fetch_one(pool)
+        .await)
 }
 
 /// Deletes the account's key `id`; `false` when there is none.
 pub async fn delete(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<bool> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query("DELETE FROM alt_dist_keys WHERE id = ? AND account_id = ?")
-                .bind(id)
-                .bind(account.as_str())
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected() > 0)
-        }
+    if !super::storable(id) {
+        return Ok(false);
     }
+    on_pool!(db, |pool| sqlx::query(
+        "DELETE FROM alt_dist_keys WHERE id = $1 AND account_id = $2"
+    )
+    .bind(id)
+    .bind(account.as_str())
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected() > 0))
 }

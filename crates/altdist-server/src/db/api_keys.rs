@@ -38,56 +38,55 @@ pub struct NewApiKey<'a> {
 
 /// Stores a new key.
 pub async fn insert(db: &Db, key: &NewApiKey<'_>) -> sqlx::Result<()> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query(
-            "INSERT INTO api_keys (id, account_id, role, individual, public_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key.id.as_str())
-        .bind(key.account.as_str())
-        .bind(key.role)
-        .bind(key.individual)
-        .bind(key.public_key)
-        .bind(super::now())
-        .execute(pool)
-        .await
-        .map(drop),
-    }
+    on_pool!(db, |pool| {
+        sqlx::query(
+        "INSERT INTO api_keys (id, account_id, role, individual, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(key.id.as_str())
+    .bind(key.account.as_str())
+    .bind(key.role)
+    .bind(key.individual)
+    .bind(key.public_key)
+    .bind(super::now())
+    .execute(pool)
+    .await
+    .map(drop)
+    })
 }
 
 /// The key `id`, revoked or not.
 pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<ApiKeyRow>> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query_as::<_, ApiKeyRow>(
-            "SELECT id, account_id, role, individual, public_key, revoked_at IS NOT NULL AS revoked FROM api_keys WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await,
+    if !super::storable(id) {
+        return Ok(None);
     }
+    on_pool!(db, |pool| {
+        sqlx::query_as::<_, ApiKeyRow>(
+        "SELECT id, account_id, role, individual, public_key, revoked_at IS NOT NULL AS revoked FROM api_keys WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    })
 }
 
 /// Revokes the key; `false` when there is no such key or it was revoked already.
 pub async fn revoke(db: &Db, id: &ApiKeyId) -> sqlx::Result<bool> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-                .bind(super::now())
-                .bind(id.as_str())
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected() > 0)
-        }
-    }
+    on_pool!(db, |pool| sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"
+    )
+    .bind(super::now())
+    .bind(id.as_str())
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected() > 0))
 }
 
 /// How many keys were ever revoked: a change tells a running server that another process
-/// (`altdist admin api-key revoke`) revoked one.
+/// (`altdist admin api-key revoke`, or another server on the same PostgreSQL) revoked one.
 pub async fn revoked_count(db: &Db) -> sqlx::Result<i64> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL")
-                .fetch_one(pool)
-                .await
-        }
-    }
+    on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL"
+    )
+    .fetch_one(pool)
+    .await)
 }

@@ -1,7 +1,7 @@
 //! `apps`.
 
 use altdist::resource::{AppId, IssuerId};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
 use super::{Db, Page};
 
@@ -60,11 +60,15 @@ pub struct AppQuery {
     pub sort: Vec<(SortKey, bool)>,
 }
 
-fn push_filters<'a>(
-    builder: &mut QueryBuilder<'a, Sqlite>,
+/// The `WHERE` clause of `query`; the builder writes each backend's placeholders.
+fn push_filters<'a, DB>(
+    builder: &mut QueryBuilder<'a, DB>,
     account: &'a IssuerId,
     query: &'a AppQuery,
-) {
+) where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
     builder
         .push(" WHERE account_id = ")
         .push_bind(account.as_str());
@@ -77,10 +81,20 @@ fn push_filters<'a>(
         if values.is_empty() {
             continue;
         }
+        let values: Vec<&str> = values
+            .iter()
+            .map(String::as_str)
+            .filter(|value| super::storable(value))
+            .collect();
+        if values.is_empty() {
+            // Only values no row can hold: nothing matches.
+            builder.push(" AND 1 = 0");
+            continue;
+        }
         builder.push(format_args!(" AND {column} IN ("));
         let mut list = builder.separated(", ");
         for value in values {
-            list.push_bind(value.as_str());
+            list.push_bind(value);
         }
         builder.push(")");
     }
@@ -93,65 +107,62 @@ pub async fn list(
     query: &AppQuery,
     page: Page,
 ) -> sqlx::Result<Vec<AppRow>> {
-    match db {
-        Db::Sqlite(pool) => {
-            let mut builder = QueryBuilder::new(
-                "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps",
-            );
-            push_filters(&mut builder, account, query);
-            builder.push(" ORDER BY ");
-            for (key, descending) in &query.sort {
-                builder.push(format_args!(
-                    "{} {}, ",
-                    key.column(),
-                    if *descending { "DESC" } else { "ASC" }
-                ));
-            }
-            builder
-                .push("seq LIMIT ")
-                .push_bind(page.limit)
-                .push(" OFFSET ")
-                .push_bind(page.offset);
-            builder.build_query_as().fetch_all(pool).await
+    on_pool!(db, |pool| {
+        let mut builder = QueryBuilder::new(
+            "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps",
+        );
+        push_filters(&mut builder, account, query);
+        builder.push(" ORDER BY ");
+        for (key, descending) in &query.sort {
+            builder.push(format_args!(
+                "{} {}, ",
+                key.column(),
+                if *descending { "DESC" } else { "ASC" }
+            ));
         }
-    }
+        builder
+            .push("seq LIMIT ")
+            .push_bind(page.limit)
+            .push(" OFFSET ")
+            .push_bind(page.offset);
+        builder.build_query_as().fetch_all(pool).await
+    })
 }
 
 /// How many of the account's apps match `query`.
 pub async fn count(db: &Db, account: &IssuerId, query: &AppQuery) -> sqlx::Result<i64> {
-    match db {
-        Db::Sqlite(pool) => {
-            let mut builder = QueryBuilder::new("SELECT count(*) FROM apps");
-            push_filters(&mut builder, account, query);
-            builder.build_query_scalar().fetch_one(pool).await
-        }
-    }
+    on_pool!(db, |pool| {
+        let mut builder = QueryBuilder::new("SELECT count(*) FROM apps");
+        push_filters(&mut builder, account, query);
+        builder.build_query_scalar().fetch_one(pool).await
+    })
 }
 
 /// The account's app `id`.
 pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<AppRow>> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query_as(
-            "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps WHERE id = ? AND account_id = ?",
-        )
-        .bind(id)
-        .bind(account.as_str())
-        .fetch_optional(pool)
-        .await,
+    if !super::storable(id) {
+        return Ok(None);
     }
+    on_pool!(db, |pool| {
+        sqlx::query_as(
+        "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps WHERE id = $1 AND account_id = $2",
+    )
+    .bind(id)
+    .bind(account.as_str())
+    .fetch_optional(pool)
+    .await
+    })
 }
 
 /// Every app of every account, for `altdist admin app list`.
 pub async fn list_all(db: &Db) -> sqlx::Result<Vec<AppRow>> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(
-                "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps ORDER BY seq",
-            )
-            .fetch_all(pool)
-            .await
-        }
-    }
+    on_pool!(db, |pool| {
+        sqlx::query_as(
+        "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps ORDER BY seq",
+    )
+    .fetch_all(pool)
+    .await
+    })
 }
 
 /// An app to store.
@@ -175,20 +186,20 @@ pub struct NewApp<'a> {
 
 /// Stores a new app.
 pub async fn insert(db: &Db, app: &NewApp<'_>) -> sqlx::Result<()> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query(
-            "INSERT INTO apps (id, account_id, name, bundle_id, sku, primary_locale, marketplace, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(app.id.as_str())
-        .bind(app.account.as_str())
-        .bind(app.name)
-        .bind(app.bundle_id)
-        .bind(app.sku)
-        .bind(app.primary_locale)
-        .bind(app.marketplace)
-        .bind(super::now())
-        .execute(pool)
-        .await
-        .map(drop),
-    }
+    on_pool!(db, |pool| {
+        sqlx::query(
+        "INSERT INTO apps (id, account_id, name, bundle_id, sku, primary_locale, marketplace, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(app.id.as_str())
+    .bind(app.account.as_str())
+    .bind(app.name)
+    .bind(app.bundle_id)
+    .bind(app.sku)
+    .bind(app.primary_locale)
+    .bind(app.marketplace)
+    .bind(super::now())
+    .execute(pool)
+    .await
+    .map(drop)
+    })
 }

@@ -1,8 +1,22 @@
 //! Storage. Handlers call the functions of the table modules and never see which backend runs.
 //!
-//! [`Db`] is the one place that names a backend; only this module and its children match on it.
-//! Every function takes the database first and returns `sqlx::Result`, so the caller decides what
-//! a missing row or a unique violation means for the client.
+//! [`Db`] is the one place that names a backend; only this module and its children match on it,
+//! mostly through `on_pool!`, which runs the same code on whichever pool is open. The SQL uses
+//! `$n` placeholders, which SQLite and PostgreSQL both read, so most statements are written once;
+//! where the dialects differ, a function matches on [`Db`] itself. Every function takes the
+//! database first and returns `sqlx::Result`, so the caller decides what a missing row or a
+//! unique violation means for the client.
+
+/// Runs `$body` with `$pool` bound to the open pool, whichever backend it is. The body is
+/// compiled once per backend, so it may use anything both `sqlx` drivers accept.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
 
 pub mod accounts;
 pub mod alt_dist_domains;
@@ -10,6 +24,8 @@ pub mod alt_dist_keys;
 pub mod api_keys;
 pub mod apps;
 pub mod nonces;
+pub mod rate_limits;
+pub mod test_db;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -17,6 +33,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::ConnectOptions as _;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -24,25 +41,40 @@ use sqlx::sqlite::{
 /// A connection pool to one of the supported databases.
 #[derive(Debug, Clone)]
 pub enum Db {
-    /// An embedded SQLite database file.
+    /// An embedded SQLite database file, for one server process.
     Sqlite(SqlitePool),
+    /// A PostgreSQL database, which several server processes may share.
+    Postgres(PgPool),
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections each server process keeps to PostgreSQL at most: enough for two busy CPUs, few
+/// enough that a handful of processes stay far below PostgreSQL's default `max_connections` (100).
+const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
+}
 
 impl Db {
-    /// Opens the database at `url` (`sqlite://PATH`), creating a SQLite file if missing.
+    /// Opens the database at `url`: `sqlite://PATH` (the file is created if missing) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database must exist).
     ///
     /// SQLite runs in WAL mode with `synchronous=FULL`: a transaction is on disk, WAL fsynced,
     /// before its commit returns, so a 201 survives a crash of the process or of the machine.
+    /// PostgreSQL keeps its own durability settings (by default a commit is fsynced too).
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            anyhow::bail!(
-                "PostgreSQL is not supported yet; use a sqlite:// URL or leave --database-url out for the embedded database"
-            );
+        if is_postgres_url(url) {
+            return Self::connect_postgres(url).await;
         }
         if !url.starts_with("sqlite:") {
-            anyhow::bail!("unsupported database URL {url:?}; expected sqlite://PATH");
+            anyhow::bail!(
+                "unsupported database URL {:?}; expected sqlite://PATH or postgres://USER@HOST/DATABASE",
+                redact_url(url)
+            );
         }
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("invalid SQLite URL {url:?}"))?
@@ -64,6 +96,24 @@ impl Db {
         Ok(Self::Sqlite(pool))
     }
 
+    async fn connect_postgres(url: &str) -> anyhow::Result<Self> {
+        let redacted = redact_url(url);
+        // The parse error may quote the URL, password and all: say only what was wrong with it.
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| anyhow::anyhow!("invalid PostgreSQL URL {redacted:?}"))?
+            .application_name("altdist")
+            // As for SQLite: values are bound, but logging every statement costs time.
+            .disable_statement_logging();
+        let pool = PgPoolOptions::new()
+            .max_connections(POSTGRES_MAX_CONNECTIONS)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the database {redacted}"))?;
+        Ok(Self::Postgres(pool))
+    }
+
     /// The URL of the SQLite database file `altdist.db` in `data_dir`.
     pub fn default_url(data_dir: &Path) -> String {
         format!("sqlite://{}", data_dir.join("altdist.db").display())
@@ -71,20 +121,27 @@ impl Db {
 
     /// Applies every migration not yet applied.
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        // On PostgreSQL the migrator holds an advisory lock while it runs, so several servers
+        // starting at once on one database apply each migration once.
         match self {
-            Self::Sqlite(pool) => SQLITE_MIGRATIONS
-                .run(pool)
-                .await
-                .context("cannot apply the database migrations")?,
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         }
-        Ok(())
+        .context("cannot apply the database migrations")
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> sqlx::Result<()> {
-        match self {
-            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
-        }
+        on_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(drop))
+    }
+
+    /// Whether several server processes may share this database (PostgreSQL), so that state
+    /// one process would keep in memory, like rate-limit counts, belongs in the database.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Self::Postgres(_))
     }
 
     /// A description of the database for people, without credentials.
@@ -95,15 +152,61 @@ impl Db {
                 let path = std::path::absolute(&path).unwrap_or(path);
                 format!("sqlite://{}", path.display())
             }
+            // Built from the parts, so a password can never show.
+            Self::Postgres(pool) => {
+                let options = pool.connect_options();
+                format!(
+                    "postgres://{}@{}:{}/{}",
+                    options.get_username(),
+                    options.get_host(),
+                    options.get_port(),
+                    options.get_database().unwrap_or_default()
+                )
+            }
         }
     }
 
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
-        match self {
-            Self::Sqlite(pool) => pool.close().await,
+        on_pool!(self, |pool| pool.close().await);
+    }
+}
+
+/// `url` with any password replaced by `***`, for messages: the `user:password@` part and a
+/// `password=` query parameter.
+pub fn redact_url(url: &str) -> String {
+    let mut redacted = url.to_owned();
+    if let Some(scheme_end) = redacted.find("://") {
+        let authority_start = scheme_end + 3;
+        let authority_end = redacted[authority_start..]
+            .find(['/', '?', '#'])
+            .map_or(redacted.len(), |end| authority_start + end);
+        if let Some(at) = redacted[authority_start..authority_end].rfind('@') {
+            let userinfo = &redacted[authority_start..authority_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                redacted.replace_range(authority_start + colon + 1..authority_start + at, "***");
+            }
         }
     }
+    if let Some(query_start) = redacted.find('?') {
+        let (base, query) = redacted.split_at(query_start + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        redacted = format!("{base}{}", query.join("&"));
+    }
+    redacted
+}
+
+/// Whether `text` could be stored, and so match a stored value: PostgreSQL's text cannot hold
+/// NUL, so a lookup by a client's string with one in it answers "none" without asking, on
+/// both backends alike.
+fn storable(text: &str) -> bool {
+    !text.contains('\0')
 }
 
 /// Whether `err` is a violated unique constraint.
@@ -127,4 +230,36 @@ pub struct Page {
     pub offset: i64,
     /// Rows to return, at most.
     pub limit: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_url_hides_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://app:s3cr%40t@db.example.com:5432/altdist"),
+            "postgres://app:***@db.example.com:5432/altdist"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/altdist?sslmode=require&password=hunter2"),
+            "postgres://app@db/altdist?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1:5432/postgres"),
+            "postgres://postgres@127.0.0.1:5432/postgres"
+        );
+        assert_eq!(
+            redact_url("sqlite:///tmp/a@b/altdist.db"),
+            "sqlite:///tmp/a@b/altdist.db"
+        );
+    }
+
+    #[test]
+    fn postgres_urls_are_recognised() {
+        assert!(is_postgres_url("postgres://localhost/altdist"));
+        assert!(is_postgres_url("postgresql://localhost/altdist"));
+        assert!(!is_postgres_url("sqlite://altdist.db"));
+    }
 }

@@ -110,6 +110,13 @@ pub async fn create_alt_dist_domain(
             format!("referenceName must be 1 to {MAX_REFERENCE_NAME} characters, not blank"),
         ));
     }
+    // A name for people has no use for control characters, and PostgreSQL cannot store NUL.
+    if reference_name.chars().any(char::is_control) {
+        return Err(ApiError::invalid_attribute(
+            "/data/attributes/referenceName",
+            "referenceName must not contain control characters (tabs, line breaks, NUL)",
+        ));
+    }
     let id = AltDistDomainId(uuid::Uuid::new_v4().to_string());
     let row = match db::alt_dist_domains::insert(
         &state.db,

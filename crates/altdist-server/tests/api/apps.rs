@@ -2,11 +2,10 @@
 
 use altdist_server::admin::{self, AppSpec};
 
-use crate::common::TestServer;
+use crate::common::{Backend, TestServer};
 
-#[tokio::test]
-async fn list_filter_sort_and_fields() {
-    let server = TestServer::start().await;
+async fn list_filter_sort_and_fields(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     for (name, bundle, sku) in [
         ("Charlie", "com.example.c", "SKU-1"),
@@ -141,10 +140,10 @@ async fn list_filter_sort_and_fields() {
             .assert_error(400, "PARAMETER_ERROR.ILLEGAL");
     }
 }
+backend_test!(list_filter_sort_and_fields);
 
-#[tokio::test]
-async fn read_one_app() {
-    let server = TestServer::start().await;
+async fn read_one_app(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let app = server.app(&admin.issuer, "com.example.read").await;
     let read = server.get(&admin, &format!("/v1/apps/{app}")).await;
@@ -174,3 +173,4 @@ async fn read_one_app() {
         .await
         .assert_error(400, "PARAMETER_ERROR.ILLEGAL");
 }
+backend_test!(read_one_app);

@@ -6,13 +6,12 @@ use altdist::jwt::unix_now;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{TestServer, fresh_public_key, role};
+use crate::common::{Backend, TestServer, fresh_public_key, role};
 
 const KEYS: &str = "/v1/alternativeDistributionKeys";
 
-#[tokio::test]
-async fn tokens_are_checked_per_the_contract() {
-    let server = TestServer::start().await;
+async fn tokens_are_checked_per_the_contract(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let stranger = server.admin().await;
     let get = |token: String| server.send(server.request(Method::GET, KEYS).bearer_auth(token));
@@ -100,10 +99,10 @@ async fn tokens_are_checked_per_the_contract() {
         .await;
     response.assert_error(401, "NOT_AUTHORIZED");
 }
+backend_test!(tokens_are_checked_per_the_contract);
 
-#[tokio::test]
-async fn individual_keys_use_sub_user() {
-    let server = TestServer::start().await;
+async fn individual_keys_use_sub_user(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let account = server.account().await;
     let individual = server.api_key(&account, role("ADMIN"), true).await;
     assert_eq!(server.get(&individual, KEYS).await.status, 200);
@@ -132,10 +131,10 @@ async fn individual_keys_use_sub_user() {
         1
     );
 }
+backend_test!(individual_keys_use_sub_user);
 
-#[tokio::test]
-async fn roles() {
-    let server = TestServer::start().await;
+async fn roles(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let developer = server
         .api_key(&admin.issuer, role("DEVELOPER"), false)
@@ -179,10 +178,10 @@ async fn roles() {
         "still there"
     );
 }
+backend_test!(roles);
 
-#[tokio::test]
-async fn scope_limits_a_token_to_its_requests() {
-    let server = TestServer::start().await;
+async fn scope_limits_a_token_to_its_requests(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let claims = admin.claims(unix_now(), 600).with_scope(vec![
         "GET /v1/apps".into(),
@@ -216,10 +215,10 @@ async fn scope_limits_a_token_to_its_requests() {
         .await;
     post.assert_error(403, "FORBIDDEN_ERROR");
 }
+backend_test!(scope_limits_a_token_to_its_requests);
 
-#[tokio::test]
-async fn revoking_a_key_refuses_its_cached_tokens_at_once() {
-    let server = TestServer::start().await;
+async fn revoking_a_key_refuses_its_cached_tokens_at_once(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let token = admin.token();
     let get = || server.send(server.request(Method::GET, KEYS).bearer_auth(&token));
@@ -234,10 +233,10 @@ async fn revoking_a_key_refuses_its_cached_tokens_at_once() {
         .await
         .assert_error(401, "NOT_AUTHORIZED");
 }
+backend_test!(revoking_a_key_refuses_its_cached_tokens_at_once);
 
-#[tokio::test]
-async fn a_revocation_by_another_process_reaches_the_cache() {
-    let server = TestServer::start().await;
+async fn a_revocation_by_another_process_reaches_the_cache(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let watch = server
         .state
         .spawn_revocation_watch(Duration::from_millis(50));
@@ -255,10 +254,10 @@ async fn a_revocation_by_another_process_reaches_the_cache() {
     get().await.assert_error(401, "NOT_AUTHORIZED");
     watch.abort();
 }
+backend_test!(a_revocation_by_another_process_reaches_the_cache);
 
-#[tokio::test]
-async fn rate_limits_per_key_over_the_hour() {
-    let server = TestServer::start_with_rate_limit(3).await;
+async fn rate_limits_per_key_over_the_hour(backend: Backend) {
+    let server = TestServer::start_with_rate_limit(backend, 3).await;
     let admin = server.admin().await;
     let other = server.admin().await;
     for remaining in [2, 1, 0] {
@@ -290,3 +289,4 @@ async fn rate_limits_per_key_over_the_hour() {
         "user-hour-lim:3;user-hour-rem:3;"
     );
 }
+backend_test!(rate_limits_per_key_over_the_hour);

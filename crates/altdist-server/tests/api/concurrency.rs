@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::common::{TestServer, fresh_public_key};
+use crate::common::{Backend, TestServer, fresh_public_key};
 
 async fn race(server: Arc<TestServer>, app: Option<altdist::resource::AppId>) -> (usize, usize) {
     let admin = Arc::new(server.admin().await);
@@ -32,17 +32,23 @@ async fn race(server: Arc<TestServer>, app: Option<altdist::resource::AppId>) ->
     (created, conflicts)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_account_wide_creates_give_one_201() {
-    let server = Arc::new(TestServer::start().await);
+async fn fifty_concurrent_account_wide_creates_give_one_201(backend: Backend) {
+    let server = Arc::new(TestServer::start_on(backend).await);
     assert_eq!(race(server, None).await, (1, 49));
 }
+backend_test!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    fifty_concurrent_account_wide_creates_give_one_201
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_creates_for_one_app_give_one_201() {
-    let server = Arc::new(TestServer::start().await);
+async fn fifty_concurrent_creates_for_one_app_give_one_201(backend: Backend) {
+    let server = Arc::new(TestServer::start_on(backend).await);
     assert_eq!(
         race(server, Some(altdist::resource::AppId(String::new()))).await,
         (1, 49)
     );
 }
+backend_test!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    fifty_concurrent_creates_for_one_app_give_one_201
+);

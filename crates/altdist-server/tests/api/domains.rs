@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::TestServer;
+use crate::common::{Backend, TestServer};
 
 const DOMAINS: &str = "/v1/alternativeDistributionDomains";
 
@@ -10,9 +10,8 @@ fn domain(name: &str, reference: &str) -> Value {
     json!({"data": {"type": "alternativeDistributionDomains", "attributes": {"domain": name, "referenceName": reference}}})
 }
 
-#[tokio::test]
-async fn create_read_list_delete() {
-    let server = TestServer::start().await;
+async fn create_read_list_delete(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let created = server
         .post(&admin, DOMAINS, &domain("Apps.Example.com", "Example"))
@@ -77,10 +76,10 @@ async fn create_read_list_delete() {
         .await
         .assert_error(404, "NOT_FOUND");
 }
+backend_test!(create_read_list_delete);
 
-#[tokio::test]
-async fn invalid_and_duplicate_domains() {
-    let server = TestServer::start().await;
+async fn invalid_and_duplicate_domains(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let first = server
         .post(&admin, DOMAINS, &domain("example.com", "Example"))
@@ -104,6 +103,10 @@ async fn invalid_and_duplicate_domains() {
             "/data/attributes/referenceName",
         ),
         (
+            domain("example.org", "nul\u{0}inside"),
+            "/data/attributes/referenceName",
+        ),
+        (
             json!({"data": {"type": "alternativeDistributionDomains", "attributes": {"domain": "example.org"}}}),
             "/data/attributes/referenceName",
         ),
@@ -123,3 +126,4 @@ async fn invalid_and_duplicate_domains() {
         .await
         .assert_error(400, "PARAMETER_ERROR.INVALID");
 }
+backend_test!(invalid_and_duplicate_domains);

@@ -4,13 +4,12 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::json;
 
-use crate::common::{TestServer, fresh_public_key};
+use crate::common::{Backend, TestServer, fresh_public_key};
 
 const KEYS: &str = "/v1/alternativeDistributionKeys";
 
-#[tokio::test]
-async fn bodies_that_are_not_documents() {
-    let server = TestServer::start().await;
+async fn bodies_that_are_not_documents(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let post = || server.as_(&admin, Method::POST, KEYS);
 
@@ -112,10 +111,10 @@ async fn bodies_that_are_not_documents() {
     assert_eq!(created.status, 201, "{}", created.text);
     assert!(created.json["data"]["attributes"].get("color").is_none());
 }
+backend_test!(bodies_that_are_not_documents);
 
-#[tokio::test]
-async fn a_body_over_64_kib_is_413() {
-    let server = TestServer::start().await;
+async fn a_body_over_64_kib_is_413(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let big = json!({"data": {"type": "alternativeDistributionKeys", "attributes": {"publicKey": "A".repeat(70 * 1024)}}});
     server
@@ -137,6 +136,7 @@ async fn a_body_over_64_kib_is_413() {
     assert_eq!(body["errors"][0]["code"], "ENTITY_TOO_LARGE");
     crate::schema::validate("ErrorResponse", &body).unwrap();
 }
+backend_test!(a_body_over_64_kib_is_413);
 
 fn chunked(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -164,9 +164,8 @@ pub async fn raw_request(server: &TestServer, head: &str, body: &[u8]) -> (Strin
     (head.to_owned(), body.to_owned())
 }
 
-#[tokio::test]
-async fn unknown_paths_methods_and_media_types() {
-    let server = TestServer::start().await;
+async fn unknown_paths_methods_and_media_types(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     for path in [
         "/",
@@ -225,10 +224,10 @@ async fn unknown_paths_methods_and_media_types() {
         .await;
     assert_eq!(response.status, 200);
 }
+backend_test!(unknown_paths_methods_and_media_types);
 
-#[tokio::test]
-async fn hostile_requests_are_client_errors() {
-    let server = TestServer::start().await;
+async fn hostile_requests_are_client_errors(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let huge = "9".repeat(400);
     for path in [
@@ -255,11 +254,15 @@ async fn hostile_requests_are_client_errors() {
     response.assert_error(400, "PARAMETER_ERROR.INVALID");
     let response = server.get(&admin, "/v1/apps?filter[name]=%FF%FE").await;
     assert_eq!(response.status, 200, "{}", response.text);
+    // NUL, which PostgreSQL text cannot hold, matches nothing on either backend.
+    let response = server.get(&admin, "/v1/apps?filter[name]=%00").await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.json["meta"]["paging"]["total"], 0);
 }
+backend_test!(hostile_requests_are_client_errors);
 
-#[tokio::test]
-async fn health_needs_no_token_and_reports_the_database() {
-    let server = TestServer::start().await;
+async fn health_needs_no_token_and_reports_the_database(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let response = server.send(server.request(Method::GET, "/health")).await;
     assert_eq!(response.status, 200);
     assert_eq!(response.json["status"], "ok");
@@ -273,11 +276,15 @@ async fn health_needs_no_token_and_reports_the_database() {
     assert_eq!(response.status, 503);
     assert_eq!(response.json["status"], "unavailable");
 }
+backend_test!(health_needs_no_token_and_reports_the_database);
 
+/// SQLite only: what durability means on PostgreSQL is the server's own configuration.
 #[tokio::test]
 async fn sqlite_is_durable() {
-    let server = TestServer::start().await;
-    let altdist_server::Db::Sqlite(pool) = &server.db;
+    let server = TestServer::start_on(Backend::Sqlite).await;
+    let altdist_server::Db::Sqlite(pool) = &server.db else {
+        unreachable!("a SQLite test server");
+    };
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(pool)
         .await

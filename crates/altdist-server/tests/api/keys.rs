@@ -4,13 +4,12 @@ use altdist::test_keys;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{TestServer, fresh_public_key};
+use crate::common::{Backend, TestServer, fresh_public_key};
 
 const KEYS: &str = "/v1/alternativeDistributionKeys";
 
-#[tokio::test]
-async fn create_read_list_delete() {
-    let server = TestServer::start().await;
+async fn create_read_list_delete(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let created = server.create_key(&admin, test_keys::PUBLIC, None).await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -51,10 +50,10 @@ async fn create_read_list_delete() {
         .await
         .assert_error(404, "NOT_FOUND");
 }
+backend_test!(create_read_list_delete);
 
-#[tokio::test]
-async fn every_pem_spelling_is_accepted_and_stored_canonically() {
-    let server = TestServer::start().await;
+async fn every_pem_spelling_is_accepted_and_stored_canonically(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let canonical = test_keys::PUBLIC;
     let lines: Vec<&str> = canonical.lines().collect();
@@ -88,10 +87,10 @@ async fn every_pem_spelling_is_accepted_and_stored_canonically() {
         );
     }
 }
+backend_test!(every_pem_spelling_is_accepted_and_stored_canonically);
 
-#[tokio::test]
-async fn keys_that_are_not_p256_public_keys_are_refused() {
-    let server = TestServer::start().await;
+async fn keys_that_are_not_p256_public_keys_are_refused(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let refused = [
         ("P-384", test_keys::P384_PUBLIC, "curve"),
@@ -131,10 +130,10 @@ async fn keys_that_are_not_p256_public_keys_are_refused() {
         "nothing refused was stored"
     );
 }
+backend_test!(keys_that_are_not_p256_public_keys_are_refused);
 
-#[tokio::test]
-async fn one_account_wide_key_and_one_key_per_app() {
-    let server = TestServer::start().await;
+async fn one_account_wide_key_and_one_key_per_app(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let app = server.app(&admin.issuer, "com.example.one").await;
     let first = server.create_key(&admin, &fresh_public_key(), None).await;
@@ -165,10 +164,10 @@ async fn one_account_wide_key_and_one_key_per_app() {
         "{detail}"
     );
 }
+backend_test!(one_account_wide_key_and_one_key_per_app);
 
-#[tokio::test]
-async fn the_app_key_is_the_app_specific_one_else_the_account_wide_one() {
-    let server = TestServer::start().await;
+async fn the_app_key_is_the_app_specific_one_else_the_account_wide_one(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let app = server.app(&admin.issuer, "com.example.app").await;
     let related = format!("/v1/apps/{app}/alternativeDistributionKey");
@@ -222,10 +221,10 @@ async fn the_app_key_is_the_app_specific_one_else_the_account_wide_one() {
         .await
         .assert_error(404, "NOT_FOUND");
 }
+backend_test!(the_app_key_is_the_app_specific_one_else_the_account_wide_one);
 
-#[tokio::test]
-async fn relationships_must_name_an_app_of_the_account() {
-    let server = TestServer::start().await;
+async fn relationships_must_name_an_app_of_the_account(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let other = server.admin().await;
     let others_app = server.app(&other.issuer, "com.other.app").await;
@@ -247,10 +246,10 @@ async fn relationships_must_name_an_app_of_the_account() {
         .await
         .assert_error(409, "ENTITY_ERROR.RELATIONSHIP.INVALID");
 }
+backend_test!(relationships_must_name_an_app_of_the_account);
 
-#[tokio::test]
-async fn paging_filters_and_sparse_fieldsets() {
-    let server = TestServer::start().await;
+async fn paging_filters_and_sparse_fieldsets(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     assert_eq!(
         server
@@ -345,10 +344,10 @@ async fn paging_filters_and_sparse_fieldsets() {
         "filter[app]"
     );
 }
+backend_test!(paging_filters_and_sparse_fieldsets);
 
-#[tokio::test]
-async fn accounts_never_see_each_other() {
-    let server = TestServer::start().await;
+async fn accounts_never_see_each_other(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let alice = server.admin().await;
     let bob = server.admin().await;
     let app = server.app(&alice.issuer, "com.alice.app").await;
@@ -393,3 +392,4 @@ async fn accounts_never_see_each_other() {
         200
     );
 }
+backend_test!(accounts_never_see_each_other);
