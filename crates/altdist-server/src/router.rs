@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
+use altdist::sandbox::{INSTALL_VERIFY_PATH, MARKETPLACE_VERIFY_PATH};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use altdist::sandbox::{INSTALL_VERIFY_PATH, MARKETPLACE_VERIFY_PATH};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -54,7 +54,10 @@ pub fn build_router(state: AppState) -> Router {
             get(apps::find_app_alt_dist_key_linkage),
         )
         .route(INSTALL_VERIFY_PATH, post(sandbox::verify_install_token))
-        .route(MARKETPLACE_VERIFY_PATH, post(sandbox::verify_marketplace_token))
+        .route(
+            MARKETPLACE_VERIFY_PATH,
+            post(sandbox::verify_marketplace_token),
+        )
         // route_layer: only requests that matched a route and method are authenticated, so an
         // unknown path is a PATH_ERROR and a wrong method a 405 whether or not a token came.
         .route_layer(middleware::from_fn_with_state(

@@ -40,10 +40,18 @@ mod tests {
     /// Apple's part must stay exactly Apple's: compare with the reference copy when it is there.
     #[test]
     fn apples_part_is_unchanged() {
-        let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/app-store-connect-subset.openapi.json");
+        let reference = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/reference/app-store-connect-subset.openapi.json"
+        );
         let Ok(text) = std::fs::read_to_string(reference) else {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "{reference} is missing; CI needs it");
-            eprintln!("NOTICE: {reference} not found; skipping the comparison with Apple's document");
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{reference} is missing; CI needs it"
+            );
+            eprintln!(
+                "NOTICE: {reference} not found; skipping the comparison with Apple's document"
+            );
             return;
         };
         let apple: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -52,8 +60,14 @@ mod tests {
             assert_eq!(&ours["paths"][path], item, "{path} differs from Apple's");
         }
         for (name, schema) in apple["components"]["schemas"].as_object().unwrap() {
-            assert_eq!(&ours["components"]["schemas"][name], schema, "schema {name} differs from Apple's");
+            assert_eq!(
+                &ours["components"]["schemas"][name], schema,
+                "schema {name} differs from Apple's"
+            );
         }
-        assert_eq!(ours["components"]["securitySchemes"], apple["components"]["securitySchemes"]);
+        assert_eq!(
+            ours["components"]["securitySchemes"],
+            apple["components"]["securitySchemes"]
+        );
     }
 }
