@@ -6,8 +6,8 @@
 //! carry the time after which no token with that nonce can pass its `exp` check; [`prune`] drops
 //! them then, which bounds the table (see docs/API.md, "Sandbox").
 //!
-//! The statements use `$n` placeholders, which SQLite and PostgreSQL both read, so every backend
-//! arm runs the same SQL.
+//! The statements use `$n` placeholders, which SQLite and PostgreSQL both read, so `on_pool!`
+//! runs the same SQL on either backend.
 
 use altdist::resource::IssuerId;
 
@@ -85,19 +85,18 @@ pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>
     let mut inserted: Vec<(String, String)> = Vec::with_capacity(unique.len());
     for chunk in unique.chunks(MAX_BATCH) {
         let sql = insert_statement(chunk.len());
-        match db {
-            Db::Sqlite(pool) => {
-                let mut query = sqlx::query_as::<_, (String, String)>(&sql);
-                for entry in chunk {
-                    query = query
-                        .bind(entry.account.as_str())
-                        .bind(entry.nonce.as_str())
-                        .bind(entry.now)
-                        .bind(entry.expires_at);
-                }
-                inserted.extend(query.fetch_all(pool).await?);
+        let rows: Vec<(String, String)> = on_pool!(db, |pool| {
+            let mut query = sqlx::query_as(&sql);
+            for entry in chunk {
+                query = query
+                    .bind(entry.account.as_str())
+                    .bind(entry.nonce.as_str())
+                    .bind(entry.now)
+                    .bind(entry.expires_at);
             }
-        }
+            query.fetch_all(pool).await
+        })?;
+        inserted.extend(rows);
     }
     // Each inserted row is claimed once, by the first entry that names it.
     Ok(batch
@@ -113,15 +112,13 @@ pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>
 
 /// When `nonce` was first seen in `account`, unix seconds.
 pub async fn first_seen(db: &Db, account: &IssuerId, nonce: &str) -> sqlx::Result<Option<i64>> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_scalar(FIRST_SEEN)
-                .bind(account.as_str())
-                .bind(nonce)
-                .fetch_optional(pool)
-                .await
-        }
-    }
+    on_pool!(db, |pool| {
+        sqlx::query_scalar(FIRST_SEEN)
+            .bind(account.as_str())
+            .bind(nonce)
+            .fetch_optional(pool)
+            .await
+    })
 }
 
 /// Records `nonce` for `account`, seen at `now`, to be kept until `expires_at` (unix seconds).
@@ -149,18 +146,14 @@ pub async fn record(
 
 /// Deletes the nonces whose tokens expired by `now`; returns how many.
 pub async fn prune(db: &Db, now: i64) -> sqlx::Result<u64> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query(PRUNE)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()),
-    }
+    on_pool!(db, |pool| sqlx::query(PRUNE)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
 }
 
 /// How many nonces are stored, in every account.
 pub async fn count(db: &Db) -> sqlx::Result<i64> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(COUNT).fetch_one(pool).await,
-    }
+    on_pool!(db, |pool| sqlx::query_scalar(COUNT).fetch_one(pool).await)
 }

@@ -15,7 +15,7 @@ use altdist_server::db::nonces::{self, NonceUse};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Identity, TestServer};
+use crate::common::{Backend, Identity, TestServer};
 
 async fn verify(
     server: &TestServer,
@@ -92,8 +92,8 @@ struct WebApp {
 }
 
 impl WebApp {
-    async fn new() -> Self {
-        let server = TestServer::start().await;
+    async fn new(backend: Backend) -> Self {
+        let server = TestServer::start_on(backend).await;
         let admin = server.admin().await;
         let bundle_id = "com.example.web";
         let app = server.app(&admin.issuer, bundle_id).await;
@@ -128,9 +128,8 @@ impl WebApp {
     }
 }
 
-#[tokio::test]
-async fn a_token_made_by_altdist_is_valid_once_and_then_a_replay() {
-    let web = WebApp::new().await;
+async fn a_token_made_by_altdist_is_valid_once_and_then_a_replay(backend: Backend) {
+    let web = WebApp::new(backend).await;
     let token = web.token();
     let first = verify_install(&web.server, &web.admin, &token).await;
     assert!(first.valid, "{:#?}", first.verification.checks);
@@ -181,10 +180,10 @@ async fn a_token_made_by_altdist_is_valid_once_and_then_a_replay() {
         detail(&second, "nonce")
     );
 }
+backend_test!(a_token_made_by_altdist_is_valid_once_and_then_a_replay);
 
-#[tokio::test]
-async fn each_failure_is_its_own_failed_check() {
-    let web = WebApp::new().await;
+async fn each_failure_is_its_own_failed_check(backend: Backend) {
+    let web = WebApp::new(backend).await;
     let (server, admin) = (&web.server, &web.admin);
     let now = unix_now();
 
@@ -260,10 +259,10 @@ async fn each_failure_is_its_own_failed_check() {
     let answer = verify_install(server, admin, "not a token").await;
     assert_eq!(failed(&answer), ["format"]);
 }
+backend_test!(each_failure_is_its_own_failed_check);
 
-#[tokio::test]
-async fn another_accounts_key_looks_exactly_like_an_unknown_key() {
-    let web = WebApp::new().await;
+async fn another_accounts_key_looks_exactly_like_an_unknown_key(backend: Backend) {
+    let web = WebApp::new(backend).await;
     let stranger = web.server.admin().await;
     let token = web.token();
     let answer = verify_install(&web.server, &stranger, &token).await;
@@ -305,10 +304,10 @@ async fn another_accounts_key_looks_exactly_like_an_unknown_key() {
     // The stranger's look did not burn the owner's nonce.
     assert!(verify_install(&web.server, &web.admin, &token).await.valid);
 }
+backend_test!(another_accounts_key_looks_exactly_like_an_unknown_key);
 
-#[tokio::test]
-async fn a_token_with_a_bad_signature_does_not_burn_its_nonce() {
-    let web = WebApp::new().await;
+async fn a_token_with_a_bad_signature_does_not_burn_its_nonce(backend: Backend) {
+    let web = WebApp::new(backend).await;
     let claims = web.claims();
     let forged = TokenSigner::new(PrivateKey::generate().unwrap(), Some(&web.key_id));
     let answer = verify_install(&web.server, &web.admin, &forged.sign(&claims).unwrap()).await;
@@ -317,10 +316,10 @@ async fn a_token_with_a_bad_signature_does_not_burn_its_nonce() {
     let genuine = verify_install(&web.server, &web.admin, &web.signer.sign(&claims).unwrap()).await;
     assert!(genuine.valid, "{:#?}", genuine.verification.checks);
 }
+backend_test!(a_token_with_a_bad_signature_does_not_burn_its_nonce);
 
-#[tokio::test]
-async fn of_concurrent_replays_exactly_one_is_fresh() {
-    let web = WebApp::new().await;
+async fn of_concurrent_replays_exactly_one_is_fresh(backend: Backend) {
+    let web = WebApp::new(backend).await;
     let token = web.token();
     let answers = verify_concurrently(&web, &token, 24).await;
     let fresh = answers.iter().filter(|answer| answer.valid).count();
@@ -332,6 +331,7 @@ async fn of_concurrent_replays_exactly_one_is_fresh() {
             .all(|answer| failed(answer) == ["nonce"])
     );
 }
+backend_test!(of_concurrent_replays_exactly_one_is_fresh);
 
 async fn verify_concurrently(web: &WebApp, token: &str, n: usize) -> Vec<SandboxVerification> {
     let mut tasks = tokio::task::JoinSet::new();
@@ -349,9 +349,8 @@ async fn verify_concurrently(web: &WebApp, token: &str, n: usize) -> Vec<Sandbox
     tasks.join_all().await
 }
 
-#[tokio::test]
-async fn an_account_wide_key_signs_for_the_app_iss_or_app_id_names() {
-    let server = TestServer::start().await;
+async fn an_account_wide_key_signs_for_the_app_iss_or_app_id_names(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let first = server.app(&admin.issuer, "com.example.first").await;
     let second = server.app(&admin.issuer, "com.example.second").await;
@@ -407,10 +406,10 @@ async fn an_account_wide_key_signs_for_the_app_iss_or_app_id_names() {
     let answer = verify(&server, &admin, INSTALL_VERIFY_PATH, &not_ours).await;
     assert_eq!(failed(&answer), ["app", "appId"]);
 }
+backend_test!(an_account_wide_key_signs_for_the_app_iss_or_app_id_names);
 
-#[tokio::test]
-async fn a_marketplace_install_checks_iss_and_only_the_form_of_bid() {
-    let server = TestServer::start().await;
+async fn a_marketplace_install_checks_iss_and_only_the_form_of_bid(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let market = create_app(&server, &admin.issuer, "com.example.market", true).await;
     let key = PrivateKey::generate().unwrap();
@@ -441,10 +440,10 @@ async fn a_marketplace_install_checks_iss_and_only_the_form_of_bid() {
     let answer = verify_install(&server, &admin, &signer.sign(&bad_bid).unwrap()).await;
     assert_eq!(failed(&answer), ["bid"]);
 }
+backend_test!(a_marketplace_install_checks_iss_and_only_the_form_of_bid);
 
-#[tokio::test]
-async fn marketplace_tokens_find_their_key_by_kid_or_through_iss() {
-    let server = TestServer::start().await;
+async fn marketplace_tokens_find_their_key_by_kid_or_through_iss(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
     let market = create_app(&server, &admin.issuer, "com.example.market", true).await;
     let web = server.app(&admin.issuer, "com.example.web").await;
@@ -511,10 +510,10 @@ async fn marketplace_tokens_find_their_key_by_kid_or_through_iss() {
     let answer = verify_market(with_kid.sign(&long).unwrap()).await;
     assert_eq!(failed(&answer), ["lifetime"]);
 }
+backend_test!(marketplace_tokens_find_their_key_by_kid_or_through_iss);
 
-#[tokio::test]
-async fn a_deleted_key_is_unknown_at_once() {
-    let web = WebApp::new().await;
+async fn a_deleted_key_is_unknown_at_once(backend: Backend) {
+    let web = WebApp::new(backend).await;
     assert!(
         verify_install(&web.server, &web.admin, &web.token())
             .await
@@ -531,20 +530,20 @@ async fn a_deleted_key_is_unknown_at_once() {
     let answer = verify_install(&web.server, &web.admin, &web.token()).await;
     assert_eq!(failed(&answer), ["kid", "signature"]);
 }
+backend_test!(a_deleted_key_is_unknown_at_once);
 
-#[tokio::test]
-async fn every_role_may_verify() {
-    let web = WebApp::new().await;
+async fn every_role_may_verify(backend: Backend) {
+    let web = WebApp::new(backend).await;
     for role in [Role::Developer, Role::AppManager] {
         let reader = web.server.api_key(&web.admin.issuer, role, false).await;
         let answer = verify_install(&web.server, &reader, &web.token()).await;
         assert!(answer.valid, "{role:?}: {:#?}", answer.verification.checks);
     }
 }
+backend_test!(every_role_may_verify);
 
-#[tokio::test]
-async fn requests_that_are_not_verification_requests_get_the_api_errors() {
-    let web = WebApp::new().await;
+async fn requests_that_are_not_verification_requests_get_the_api_errors(backend: Backend) {
+    let web = WebApp::new(backend).await;
     let (server, admin) = (&web.server, &web.admin);
     let post = || server.as_(admin, Method::POST, INSTALL_VERIFY_PATH);
     server
@@ -598,10 +597,10 @@ async fn requests_that_are_not_verification_requests_get_the_api_errors() {
         .await
         .assert_error(400, "PARAMETER_ERROR.ILLEGAL");
 }
+backend_test!(requests_that_are_not_verification_requests_get_the_api_errors);
 
-#[tokio::test]
-async fn nonces_are_kept_until_their_token_expires_then_pruned() {
-    let web = WebApp::new().await;
+async fn nonces_are_kept_until_their_token_expires_then_pruned(backend: Backend) {
+    let web = WebApp::new(backend).await;
     let db = &web.server.db;
     let account = &web.admin.issuer;
     let now = unix_now();
@@ -653,10 +652,10 @@ async fn nonces_are_kept_until_their_token_expires_then_pruned() {
     assert_eq!(nonces::prune(db, claims.exp + 59).await.unwrap(), 0);
     assert_eq!(nonces::prune(db, claims.exp + 60).await.unwrap(), 1);
 }
+backend_test!(nonces_are_kept_until_their_token_expires_then_pruned);
 
-#[tokio::test]
-async fn in_one_batch_the_first_use_of_a_nonce_is_the_fresh_one() {
-    let server = TestServer::start().await;
+async fn in_one_batch_the_first_use_of_a_nonce_is_the_fresh_one(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
     let account = server.account().await;
     let other = server.account().await;
     let now = unix_now();
@@ -681,3 +680,4 @@ async fn in_one_batch_the_first_use_of_a_nonce_is_the_fresh_one() {
         [false, false]
     );
 }
+backend_test!(in_one_batch_the_first_use_of_a_nonce_is_the_fresh_one);
