@@ -3,7 +3,7 @@
 //!
 //! `sandbox/verify_install` is the whole service minus HTTP: key lookup (warm cache), the
 //! library's checks, the app checks and the nonce insert into a real SQLite file (WAL,
-//! `synchronous=FULL`, as `altdist serve` opens it). The `_x64` variants keep 64 verifications in
+//! `synchronous=FULL`, as `altdist serve` opens it). The `_xN` variants keep N verifications in
 //! flight on a two-thread runtime and compare with raw verify on two threads.
 //! Run: `cargo bench -p altdist-server --bench sandbox`.
 
@@ -20,7 +20,8 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, ParsedPublicKey};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
-const IN_FLIGHT: usize = 64;
+/// Verifications kept in flight by the concurrent variants.
+const IN_FLIGHT: [usize; 2] = [64, 256];
 
 struct Fixture {
     runtime: tokio::runtime::Runtime,
@@ -135,48 +136,50 @@ fn bench(c: &mut Criterion) {
         );
     });
 
-    group.throughput(Throughput::Elements(IN_FLIGHT as u64));
-    group.bench_function("raw_verify_x64", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            std::thread::scope(|scope| {
-                for _ in 0..2 {
-                    scope.spawn(|| {
-                        for _ in 0..iters * IN_FLIGHT as u64 / 2 {
-                            raw_key
-                                .verify_sig(black_box(&message), black_box(&raw_signature))
-                                .unwrap();
-                        }
-                    });
-                }
-            });
-            start.elapsed()
-        });
-    });
-    group.bench_function("verify_install_x64", |b| {
-        b.iter_batched(
-            || {
-                (0..IN_FLIGHT)
-                    .map(|_| fixture.request())
-                    .collect::<Vec<_>>()
-            },
-            |requests| {
-                fixture.runtime.block_on(async {
-                    let mut tasks = tokio::task::JoinSet::new();
-                    for request in requests {
-                        let (state, account) = (fixture.state.clone(), fixture.account.clone());
-                        tasks.spawn(async move {
-                            sandbox::verify_install(&state, &account, &request).await
+    for in_flight in IN_FLIGHT {
+        group.throughput(Throughput::Elements(in_flight as u64));
+        group.bench_function(format!("raw_verify_x{in_flight}"), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    for _ in 0..2 {
+                        scope.spawn(|| {
+                            for _ in 0..iters * in_flight as u64 / 2 {
+                                raw_key
+                                    .verify_sig(black_box(&message), black_box(&raw_signature))
+                                    .unwrap();
+                            }
                         });
                     }
-                    for verification in tasks.join_all().await {
-                        assert!(verification.unwrap().is_valid());
-                    }
                 });
-            },
-            BatchSize::SmallInput,
-        );
-    });
+                start.elapsed()
+            });
+        });
+        group.bench_function(format!("verify_install_x{in_flight}"), |b| {
+            b.iter_batched(
+                || {
+                    (0..in_flight)
+                        .map(|_| fixture.request())
+                        .collect::<Vec<_>>()
+                },
+                |requests| {
+                    fixture.runtime.block_on(async {
+                        let mut tasks = tokio::task::JoinSet::new();
+                        for request in requests {
+                            let (state, account) = (fixture.state.clone(), fixture.account.clone());
+                            tasks.spawn(async move {
+                                sandbox::verify_install(&state, &account, &request).await
+                            });
+                        }
+                        for verification in tasks.join_all().await {
+                            assert!(verification.unwrap().is_valid());
+                        }
+                    });
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
     group.finish();
 }
 
