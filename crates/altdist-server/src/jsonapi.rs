@@ -313,7 +313,7 @@ pub fn create_data<'a>(
 }
 
 /// The `attributes` object of `data`; attributes the endpoint does not know are ignored.
-pub fn attributes<'a>(data: &'a Map<String, Value>) -> Result<&'a Map<String, Value>, ApiError> {
+pub fn attributes(data: &Map<String, Value>) -> Result<&Map<String, Value>, ApiError> {
     let attributes = data.get("attributes").unwrap_or(&Value::Null);
     let attributes = attributes
         .as_object()
