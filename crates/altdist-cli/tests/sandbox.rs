@@ -7,7 +7,7 @@ mod util;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use util::{Dir, TestServer, describe, stdout};
+use util::{Dir, TestServer, der_to_raw, describe, stdout};
 
 /// A server, an app with the key `private_key.pem` uploaded for it, and the key's id.
 struct Setup {
@@ -171,26 +171,6 @@ fn token_verify_server_checks_a_marketplace_token_without_kid() {
         "{}",
         stdout(&output)
     );
-}
-
-/// openssl writes ECDSA signatures in DER; JWS carries them as fixed 32-byte `r || s`.
-fn der_to_raw(der: &[u8]) -> Vec<u8> {
-    assert_eq!(der[0], 0x30, "a DER SEQUENCE");
-    let mut rest = &der[2..];
-    let mut raw = Vec::new();
-    for _ in 0..2 {
-        assert_eq!(rest[0], 0x02, "a DER INTEGER");
-        let len = usize::from(rest[1]);
-        let value: Vec<u8> = rest[2..2 + len]
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
-        raw.extend(std::iter::repeat_n(0, 32 - value.len()));
-        raw.extend(value);
-        rest = &rest[2 + len..];
-    }
-    raw
 }
 
 #[test]

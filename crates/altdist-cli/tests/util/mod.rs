@@ -106,6 +106,42 @@ impl Dir {
     }
 }
 
+/// JWS carries ECDSA signatures as fixed 32-byte `r || s`; openssl reads and writes DER.
+pub fn raw_to_der(raw: &[u8]) -> Vec<u8> {
+    let integer = |bytes: &[u8]| {
+        let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
+        let mut out = vec![0x02];
+        let needs_pad = trimmed.first().is_none_or(|b| b & 0x80 != 0);
+        out.push(u8::try_from(trimmed.len() + usize::from(needs_pad)).unwrap());
+        if needs_pad {
+            out.push(0);
+        }
+        out.extend(trimmed);
+        out
+    };
+    let body = [integer(&raw[..32]), integer(&raw[32..])].concat();
+    [vec![0x30, u8::try_from(body.len()).unwrap()], body].concat()
+}
+
+pub fn der_to_raw(der: &[u8]) -> Vec<u8> {
+    assert_eq!(der[0], 0x30, "a DER SEQUENCE");
+    let mut rest = &der[2..];
+    let mut raw = Vec::new();
+    for _ in 0..2 {
+        assert_eq!(rest[0], 0x02, "a DER INTEGER");
+        let len = usize::from(rest[1]);
+        let value: Vec<u8> = rest[2..2 + len]
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        raw.extend(std::iter::repeat_n(0, 32 - value.len()));
+        raw.extend(value);
+        rest = &rest[2 + len..];
+    }
+    raw
+}
+
 pub fn describe(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout: {}\nstderr: {}",
