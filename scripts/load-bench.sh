@@ -7,9 +7,13 @@
 #   * create+delete pairs of app-specific keys (POST then DELETE, fsync'd SQLite writes)
 #   * time from exec to the ready line (first start with bootstrap, and a restart)
 #   * idle RSS after start, and RSS after the load
+#   * then, on PostgreSQL (a fresh database, dropped at the end): GET /health and the same
+#     authenticated read, and the ratio of the PostgreSQL read to the SQLite one
 #
 # Usage: scripts/load-bench.sh [SECONDS_PER_RUN (default 10)] [CONNECTIONS (default 32)]
-# Env:   WRK_THREADS (default 2), PAIR_CONNECTIONS (default 8), CARGO_TARGET_DIR.
+# Env:   WRK_THREADS (default 2), PAIR_CONNECTIONS (default 8), CARGO_TARGET_DIR,
+#        BENCH_POSTGRES_URL (server to create the database on; default
+#        postgres://postgres@127.0.0.1:5432/postgres; "none" skips PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,21 +37,26 @@ ALTDIST="$TARGET_DIR/release/altdist"
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
+PG_SERVER_URL="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+PG_DATABASE=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$PG_DATABASE" ]; then psql "$PG_SERVER_URL" -qAtc "DROP DATABASE IF EXISTS \"$PG_DATABASE\" WITH (FORCE)" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 now_ns() { date +%s%N; }
 
-# Starts the server, waits for its ready line; sets SERVER_PID, ADDRESS, READY_MS.
+# Starts the server (extra arguments go to `altdist serve`), waits for its ready line; sets
+# SERVER_PID, ADDRESS, READY_MS.
 start_server() {
-  local out="$WORK/stdout.$1"
+  local out="$WORK/stdout.$1"; local name="$1"; shift
   rm -f "$out.fifo"; mkfifo "$out.fifo"
   local started; started="$(now_ns)"
+  ADDRESS=""
   RUST_LOG=warn "$ALTDIST" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" \
-    --rate-limit 1000000000 >"$out.fifo" 2>"$WORK/stderr.$1" &
+    --rate-limit 1000000000 "$@" >"$out.fifo" 2>"$WORK/stderr.$name" &
   SERVER_PID=$!
   exec 3<"$out.fifo"
   local line
@@ -62,7 +71,7 @@ start_server() {
   # Keep draining stdout so the server never blocks on it.
   cat <&3 >/dev/null &
   exec 3<&-
-  [ -n "${ADDRESS:-}" ] || { echo "error: the server did not become ready" >&2; cat "$WORK/stderr.$1" >&2; exit 1; }
+  [ -n "${ADDRESS:-}" ] || { echo "error: the server did not become ready" >&2; cat "$WORK/stderr.$name" >&2; exit 1; }
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -83,11 +92,17 @@ BASE="http://$ADDRESS"
 TOKEN="$("$ALTDIST" token api --credentials "$WORK/data/credentials.json" --ttl 1200)"
 PUBLIC_KEY='-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEXw4x3bUY198B/YiUjX6jzBu+xSP9\n56WkUJ1dMFm9EZQd9xo9+JjorbHXESfvQqXnSDN6tISmfBQDAGfxInMxnQ==\n-----END PUBLIC KEY-----\n'
 
-KEY_ID="$(curl -sS -X POST "$BASE/v1/alternativeDistributionKeys" \
-  -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-  -d "{\"data\":{\"type\":\"alternativeDistributionKeys\",\"attributes\":{\"publicKey\":\"$PUBLIC_KEY\"}}}" \
-  | sed -n 's/.*"data":{"type":"alternativeDistributionKeys","id":"\([^"]*\)".*/\1/p')"
-[ -n "$KEY_ID" ] || { echo "error: could not create the key to read" >&2; exit 1; }
+# Creates the account-wide key on $BASE with $TOKEN; prints its id.
+create_key() {
+  local id
+  id="$(curl -sS -X POST "$BASE/v1/alternativeDistributionKeys" \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"data\":{\"type\":\"alternativeDistributionKeys\",\"attributes\":{\"publicKey\":\"$PUBLIC_KEY\"}}}" \
+    | sed -n 's/.*"data":{"type":"alternativeDistributionKeys","id":"\([^"]*\)".*/\1/p')"
+  [ -n "$id" ] || { echo "error: could not create the key to read" >&2; exit 1; }
+  printf '%s' "$id"
+}
+KEY_ID="$(create_key)"
 
 # Lua reads "\n" in a string literal as a newline; the JSON needs the two characters.
 PUBLIC_KEY_LUA="${PUBLIC_KEY//\\/\\\\}"
@@ -160,8 +175,41 @@ run_wrk "create_delete_c$PAIR_CONNECTIONS" -t"$PAIR_CONNECTIONS" -c"$PAIR_CONNEC
 LOADED_RSS_KIB="$(rss_kib "$SERVER_PID")"
 
 health="RPS_health_c$CONNECTIONS"; read="RPS_key_read_c$CONNECTIONS"
+stop_server
+
+# PostgreSQL: the same read on a fresh database, with the SQLite server stopped so that both
+# runs have the machine to themselves.
+PG_READ=""
+if [ "$PG_SERVER_URL" = "none" ]; then
+  echo "(PostgreSQL skipped: BENCH_POSTGRES_URL=none)"
+elif ! command -v psql >/dev/null 2>&1 || ! psql "$PG_SERVER_URL" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+  echo "NOTICE: PostgreSQL does not answer (or psql is missing); skipping the PostgreSQL runs" >&2
+else
+  PG_DATABASE="altdist_bench_$$"
+  psql "$PG_SERVER_URL" -qAtc "CREATE DATABASE \"$PG_DATABASE\"" >/dev/null
+  PG_URL="${PG_SERVER_URL%/*}/$PG_DATABASE"
+  rm -rf "$WORK/data"
+  start_server postgres --database-url "$PG_URL"
+  PG_READY_MS="$READY_MS"
+  BASE="http://$ADDRESS"
+  TOKEN="$("$ALTDIST" token api --credentials "$WORK/data/credentials.json" --ttl 1200)"
+  cat >"$WORK/auth.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+  KEY_ID="$(create_key)"
+  run_wrk "pg_health_c$CONNECTIONS" -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$BASE/health"
+  run_wrk "pg_key_read_c$CONNECTIONS" -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/auth.lua" "$BASE/v1/alternativeDistributionKeys/$KEY_ID"
+  PG_RSS_KIB="$(rss_kib "$SERVER_PID")"
+  stop_server
+  pg_read="RPS_pg_key_read_c$CONNECTIONS"; PG_READ="${!pg_read}"
+fi
+
 echo
-echo "authenticated read / health: $(awk -v a="${!read}" -v b="${!health}" 'BEGIN { printf "%.0f%%", 100 * a / b }')"
+echo "authenticated read / health (SQLite): $(awk -v a="${!read}" -v b="${!health}" 'BEGIN { printf "%.0f%%", 100 * a / b }')"
+if [ -n "$PG_READ" ]; then
+  echo "authenticated read, PostgreSQL / SQLite: $(awk -v a="$PG_READ" -v b="${!read}" 'BEGIN { printf "%.0f%%", 100 * a / b }') (target >= 70%)"
+  echo "PostgreSQL: ready after exec (first start, migrates) ${PG_READY_MS} ms, RSS after its runs $((PG_RSS_KIB / 1024)) MiB"
+fi
 echo "ready after exec: first start ${FIRST_READY_MS} ms (creates the database and the first API key), restart ${RESTART_READY_MS} ms"
 echo "RSS: idle $((IDLE_RSS_KIB / 1024)) MiB ($IDLE_RSS_KIB KiB), after the load $((LOADED_RSS_KIB / 1024)) MiB"
 echo "(create+delete: each pair is one POST and one DELETE, both fsync'd; req/s counts requests, pairs/s is half)"

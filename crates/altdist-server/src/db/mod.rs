@@ -107,6 +107,9 @@ impl Db {
         let pool = PgPoolOptions::new()
             .max_connections(POSTGRES_MAX_CONNECTIONS)
             .min_connections(1)
+            // A ping before every use would double the round trips of a one-query request; a
+            // connection that broke since its last use fails that one query and is replaced.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
