@@ -70,16 +70,27 @@ struct NonceRequest {
 
 /// Records the nonces of concurrent verifications in batches: while one batch commits, the next
 /// gathers, so under load one commit (one fsync with SQLite's `synchronous=FULL`) serves many
-/// verifications instead of each paying its own. Alone, a verification waits for one commit as
+/// verifications instead of each paying its own. On SQLite it records through a connection of
+/// its own ([`db::nonces::writer`]). Alone, a verification waits for one commit as
 /// it would without the writer. Which use of a nonce is fresh is still the database's decision.
 async fn write_nonces(db: Db, mut requests: mpsc::Receiver<NonceRequest>) {
+    let (writer, own) = match db::nonces::writer(&db).await {
+        Ok(writer) => {
+            let own = matches!(writer, Db::Sqlite(_));
+            (writer, own)
+        }
+        Err(err) => {
+            tracing::warn!("cannot open the nonce writer's connection, using the pool: {err}");
+            (db, false)
+        }
+    };
     let mut batch = Vec::with_capacity(db::nonces::MAX_BATCH);
     while requests.recv_many(&mut batch, db::nonces::MAX_BATCH).await > 0 {
         let (entries, replies): (Vec<NewNonce>, Vec<_>) = batch
             .drain(..)
             .map(|request: NonceRequest| (request.entry, request.reply))
             .unzip();
-        match db::nonces::record_batch(&db, &entries).await {
+        match db::nonces::record_batch(&writer, &entries).await {
             Ok(fresh) => {
                 for (reply, fresh) in replies.into_iter().zip(fresh) {
                     let _ = reply.send(Ok(fresh));
@@ -93,16 +104,52 @@ async fn write_nonces(db: Db, mut requests: mpsc::Receiver<NonceRequest>) {
             }
         }
     }
+    // The server is gone: close the writer's own connection rather than leave it to a drop.
+    if own {
+        writer.close().await;
+    }
+}
+
+/// Starts the nonce writer for `db` and returns where to send it nonces.
+///
+/// On SQLite the writer runs on a thread of its own, with its own connection. As a task among
+/// the verifications it would be woken, when a commit returns, behind every verification
+/// queued meanwhile, and so commit only once they are all done: the commits would follow the
+/// signature checks instead of overlapping them. On PostgreSQL it is a task on the server's
+/// runtime, because the pool's connections belong to it.
+fn start_writer(db: &Db) -> mpsc::Sender<NonceRequest> {
+    let (sender, receiver) = mpsc::channel(4 * db::nonces::MAX_BATCH);
+    match db {
+        Db::Sqlite(_) => {
+            let db = db.clone();
+            let started = std::thread::Builder::new()
+                .name("altdist-nonces".to_owned())
+                .spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(runtime) => runtime.block_on(write_nonces(db, receiver)),
+                        // The receiver is dropped: each verification then reports the writer
+                        // as stopped.
+                        Err(err) => tracing::error!("cannot start the nonce writer: {err}"),
+                    }
+                });
+            if let Err(err) = started {
+                tracing::error!("cannot start the nonce writer's thread: {err}");
+            }
+        }
+        Db::Postgres(_) => {
+            tokio::spawn(write_nonces(db.clone(), receiver));
+        }
+    }
+    sender
 }
 
 impl Sandbox {
     /// Records a nonce through the batching writer (started on first use); `true` when fresh.
     async fn record_nonce(&self, db: &Db, entry: NewNonce) -> sqlx::Result<bool> {
-        let writer = self.nonce_writer.get_or_init(|| {
-            let (sender, receiver) = mpsc::channel(4 * db::nonces::MAX_BATCH);
-            tokio::spawn(write_nonces(db.clone(), receiver));
-            sender
-        });
+        let writer = self.nonce_writer.get_or_init(|| start_writer(db));
         let unavailable = |why: String| sqlx::Error::Io(std::io::Error::other(why));
         let (reply, answer) = oneshot::channel();
         writer

@@ -9,6 +9,10 @@
 //! The statements use `$n` placeholders, which SQLite and PostgreSQL both read, so `on_pool!`
 //! runs the same SQL on either backend.
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
 use altdist::resource::IssuerId;
 
 use super::Db;
@@ -47,47 +51,91 @@ pub struct NewNonce {
 /// The most nonces one statement records: 4 parameters each, far below SQLite's 32,766.
 pub const MAX_BATCH: usize = 256;
 
-/// `INSERT ... VALUES ($1, $2, $3, $4), ($5, ...) ON CONFLICT DO NOTHING RETURNING ...`.
-fn insert_statement(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO install_nonces (account_id, nonce, first_seen, expires_at) VALUES ",
-    );
-    for row in 0..rows {
-        let first = row * 4 + 1;
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${first}, ${}, ${}, ${})",
-            first + 1,
-            first + 2,
-            first + 3
-        ));
-    }
-    sql.push_str(" ON CONFLICT (account_id, nonce) DO NOTHING RETURNING account_id, nonce");
-    sql
+/// The row counts of the insert statements: the powers of two up to [`MAX_BATCH`]. A batch is
+/// padded up to the next one, so each backend has nine statements, which the connection's
+/// statement cache keeps prepared; a statement per batch size would be parsed again for most
+/// batches, 1,024 parameters at a time.
+fn padded_rows(rows: usize) -> usize {
+    rows.next_power_of_two().min(MAX_BATCH)
+}
+
+/// `INSERT ... VALUES (?, ?, ?, ?), (?, ...) ON CONFLICT DO NOTHING RETURNING ...` for `rows`
+/// rows, a power of two up to [`MAX_BATCH`].
+///
+/// SQLite gets anonymous `?` parameters: it looks numbered (`$n`) parameters up in a list,
+/// when parsing and again when sqlx asks each one's name to bind it, which is quadratic in the
+/// parameter count and was a tenth of the writer's time at 256 rows. PostgreSQL reads only
+/// `$n`.
+fn insert_statement(db: &Db, rows: usize) -> &'static str {
+    static SQLITE: OnceLock<Vec<String>> = OnceLock::new();
+    static POSTGRES: OnceLock<Vec<String>> = OnceLock::new();
+    let build = |numbered: bool| {
+        (0..=MAX_BATCH.trailing_zeros())
+            .map(|power| {
+                let mut sql = String::from(
+                    "INSERT INTO install_nonces (account_id, nonce, first_seen, expires_at) VALUES ",
+                );
+                for row in 0..1_usize << power {
+                    if row > 0 {
+                        sql.push_str(", ");
+                    }
+                    if numbered {
+                        let first = row * 4 + 1;
+                        let _ = write!(
+                            sql,
+                            "(${first}, ${}, ${}, ${})",
+                            first + 1,
+                            first + 2,
+                            first + 3
+                        );
+                    } else {
+                        sql.push_str("(?, ?, ?, ?)");
+                    }
+                }
+                sql.push_str(
+                    " ON CONFLICT (account_id, nonce) DO NOTHING RETURNING account_id, nonce",
+                );
+                sql
+            })
+            .collect()
+    };
+    let statements = match db {
+        Db::Sqlite(_) => SQLITE.get_or_init(|| build(false)),
+        Db::Postgres(_) => POSTGRES.get_or_init(|| build(true)),
+    };
+    &statements[rows.trailing_zeros() as usize]
 }
 
 /// Records nonces, [`MAX_BATCH`] to a statement; returns for each whether it was fresh.
 ///
-/// One statement is one commit (one fsync), however many nonces it carries. Of equal entries in
-/// `batch`, the first is the one that counts; the others are replays.
+/// One statement is one commit (one fsync with `synchronous=FULL`), however many nonces it
+/// carries. Of equal entries in `batch`, the first is the one that counts; the others are
+/// replays.
 pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>> {
+    // The index of the first entry naming each (account, nonce).
+    let mut first = HashMap::with_capacity(batch.len());
     let mut unique: Vec<&NewNonce> = Vec::with_capacity(batch.len());
-    for entry in batch {
-        if !unique
-            .iter()
-            .any(|seen| seen.account == entry.account && seen.nonce == entry.nonce)
-        {
-            unique.push(entry);
-        }
+    for (at, entry) in batch.iter().enumerate() {
+        first
+            .entry((entry.account.as_str(), entry.nonce.as_str()))
+            .or_insert_with(|| {
+                unique.push(entry);
+                at
+            });
     }
-    let mut inserted: Vec<(String, String)> = Vec::with_capacity(unique.len());
+    let mut fresh = vec![false; batch.len()];
     for chunk in unique.chunks(MAX_BATCH) {
-        let sql = insert_statement(chunk.len());
-        let rows: Vec<(String, String)> = on_pool!(db, |pool| {
-            let mut query = sqlx::query_as(&sql);
-            for entry in chunk {
+        let rows = padded_rows(chunk.len());
+        let sql = insert_statement(db, rows);
+        // Padding repeats the last entry: a row equal to one inserted by the same statement is
+        // a conflict, so it does nothing and returns nothing.
+        let padded = chunk.iter().chain(std::iter::repeat_n(
+            chunk.last().expect("chunks are never empty"),
+            rows - chunk.len(),
+        ));
+        let inserted: Vec<(String, String)> = on_pool!(db, |pool| {
+            let mut query = sqlx::query_as(sql);
+            for entry in padded {
                 query = query
                     .bind(entry.account.as_str())
                     .bind(entry.nonce.as_str())
@@ -96,18 +144,14 @@ pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>
             }
             query.fetch_all(pool).await
         })?;
-        inserted.extend(rows);
+        // Each inserted row is fresh for the first entry that names it.
+        for (account, nonce) in &inserted {
+            if let Some(&at) = first.get(&(account.as_str(), nonce.as_str())) {
+                fresh[at] = true;
+            }
+        }
     }
-    // Each inserted row is claimed once, by the first entry that names it.
-    Ok(batch
-        .iter()
-        .map(|entry| {
-            let position = inserted.iter().position(|(account, nonce)| {
-                account == entry.account.as_str() && *nonce == entry.nonce
-            });
-            position.map(|at| inserted.swap_remove(at)).is_some()
-        })
-        .collect())
+    Ok(fresh)
 }
 
 /// When `nonce` was first seen in `account`, unix seconds.
@@ -156,4 +200,23 @@ pub async fn prune(db: &Db, now: i64) -> sqlx::Result<u64> {
 /// How many nonces are stored, in every account.
 pub async fn count(db: &Db) -> sqlx::Result<i64> {
     on_pool!(db, |pool| sqlx::query_scalar(COUNT).fetch_one(pool).await)
+}
+
+/// A database for the sandbox's nonce writer alone.
+///
+/// On SQLite, a pool of one connection of its own, opened as the server's (WAL,
+/// `synchronous=FULL`), whose statement cache keeps the insert statements prepared; on
+/// PostgreSQL, the server's pool. Close it when the writer stops.
+pub async fn writer(db: &Db) -> sqlx::Result<Db> {
+    match db {
+        Db::Sqlite(pool) => {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .connect_with((*pool.connect_options()).clone())
+                .await?;
+            Ok(Db::Sqlite(pool))
+        }
+        Db::Postgres(_) => Ok(db.clone()),
+    }
 }
