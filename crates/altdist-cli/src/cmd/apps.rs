@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use altdist::client::AppListQuery;
 use altdist::resource::{App, AppId};
 
-use super::connection::{Connection, OutputFormat, all_pages, print_body, print_table};
+use super::connection::{Connection, OutputFormat, print_body, print_collection, print_table};
 use super::keys::{KEY_HEADERS, key_rows};
 use crate::credentials::CredentialArgs;
 
@@ -91,16 +91,7 @@ pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
                     limit,
                 })
                 .await?;
-            let (apps, body) = if all {
-                let (apps, combined) = all_pages(&client, first, "apps").await?;
-                (apps, serde_json::to_string_pretty(&combined)?)
-            } else {
-                (first.value.data, first.body)
-            };
-            match format {
-                OutputFormat::Json => print_body(&body),
-                OutputFormat::Table => print_table(&APP_HEADERS, &app_rows(&apps)),
-            }
+            print_collection(&client, first, all, format, "apps", &APP_HEADERS, app_rows).await?;
         }
         Command::Get { app_id } => {
             let app = client.get_app(&AppId(app_id)).await?;

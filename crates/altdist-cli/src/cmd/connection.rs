@@ -169,6 +169,30 @@ pub async fn all_pages<T: DeserializeOwned>(
     Ok((resources, combined))
 }
 
+/// Prints a listing: the first page, or with `all` every page merged into one document; as the
+/// API's JSON or as a table of `rows`.
+pub async fn print_collection<T: DeserializeOwned>(
+    client: &Client,
+    first: Fetched<CollectionDocument<T>>,
+    all: bool,
+    format: OutputFormat,
+    what: &str,
+    headers: &[&str],
+    rows: impl Fn(&[T]) -> Vec<Vec<String>>,
+) -> anyhow::Result<()> {
+    let (resources, body) = if all {
+        let (resources, combined) = all_pages(client, first, what).await?;
+        (resources, serde_json::to_string_pretty(&combined)?)
+    } else {
+        (first.value.data, first.body)
+    };
+    match format {
+        OutputFormat::Json => print_body(&body),
+        OutputFormat::Table => print_table(headers, &rows(&resources)),
+    }
+    Ok(())
+}
+
 /// Asks before deleting, unless `--yes`; refuses without a terminal to ask on.
 pub fn confirm(question: &str, yes: bool) -> anyhow::Result<()> {
     if yes {

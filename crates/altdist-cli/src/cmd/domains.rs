@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use altdist::resource::{AltDistDomain, AltDistDomainId};
 
-use super::connection::{Connection, OutputFormat, all_pages, confirm, print_body, print_table};
+use super::connection::{
+    Connection, OutputFormat, confirm, print_body, print_collection, print_table,
+};
 use crate::credentials::CredentialArgs;
 
 /// Options of `altdist domains`.
@@ -90,16 +92,16 @@ pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         }
         Command::List { limit, all } => {
             let first = client.list_domains(limit).await?;
-            let (domains, body) = if all {
-                let (domains, combined) = all_pages(&client, first, "domains").await?;
-                (domains, serde_json::to_string_pretty(&combined)?)
-            } else {
-                (first.value.data, first.body)
-            };
-            match format {
-                OutputFormat::Json => print_body(&body),
-                OutputFormat::Table => print_table(&DOMAIN_HEADERS, &domain_rows(&domains)),
-            }
+            print_collection(
+                &client,
+                first,
+                all,
+                format,
+                "domains",
+                &DOMAIN_HEADERS,
+                domain_rows,
+            )
+            .await?;
         }
         Command::Get { id } => {
             let domain = client.get_domain(&AltDistDomainId(id)).await?;

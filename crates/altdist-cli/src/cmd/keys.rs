@@ -7,7 +7,9 @@ use altdist::client::KeyListQuery;
 use altdist::resource::{AltDistKey, AltDistKeyId, AppId};
 use altdist::{PrivateKey, PublicKey};
 
-use super::connection::{Connection, OutputFormat, all_pages, confirm, print_body, print_table};
+use super::connection::{
+    Connection, OutputFormat, confirm, print_body, print_collection, print_table,
+};
 use crate::credentials::CredentialArgs;
 
 /// Options of `altdist keys`.
@@ -119,16 +121,7 @@ pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
             let first = client
                 .list_keys(&KeyListQuery { exists_app, limit })
                 .await?;
-            let (keys, body) = if all {
-                let (keys, combined) = all_pages(&client, first, "keys").await?;
-                (keys, serde_json::to_string_pretty(&combined)?)
-            } else {
-                (first.value.data, first.body)
-            };
-            match format {
-                OutputFormat::Json => print_body(&body),
-                OutputFormat::Table => print_table(&KEY_HEADERS, &key_rows(&keys)),
-            }
+            print_collection(&client, first, all, format, "keys", &KEY_HEADERS, key_rows).await?;
         }
         Command::Get { id } => {
             let key = client.get_key(&AltDistKeyId(id)).await?;
