@@ -433,6 +433,8 @@ fn login_records_a_profile_without_the_key() {
         "com.example.profiled",
     ]);
     assert_eq!(json(&listed)["data"][0]["attributes"]["name"], "Profiled");
+    let with_json_flag = dir.altdist_ok(&["apps", "list", "--profile", "local", "--json"]);
+    assert_eq!(json(&with_json_flag)["meta"]["paging"]["total"], 1);
     let table = dir.altdist_ok(&["apps", "list", "--profile", "local", "--output", "table"]);
     assert!(
         table.starts_with("APPLE ID") && table.contains("com.example.profiled"),

@@ -29,6 +29,9 @@ pub struct Connection {
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(long, short, global = true, value_enum)]
     pub output: Option<OutputFormat>,
+    /// Same as --output json.
+    #[arg(long, global = true, conflicts_with = "output")]
+    pub json: bool,
     /// Print each request's method, URL, status and timing on stderr (never the token).
     #[arg(long, short, global = true)]
     pub verbose: bool,
@@ -80,8 +83,16 @@ impl Connection {
         })
     }
 
-    /// The output format: `--output`, else a table on a terminal and JSON in a pipe.
+    /// Whether JSON was asked for explicitly (`--json` or `--output json`).
+    pub fn json_requested(&self) -> bool {
+        self.json || self.output == Some(OutputFormat::Json)
+    }
+
+    /// The output format: `--json` or `--output`, else a table on a terminal and JSON in a pipe.
     pub fn format(&self) -> OutputFormat {
+        if self.json {
+            return OutputFormat::Json;
+        }
         self.output.unwrap_or_else(|| {
             if std::io::stdout().is_terminal() {
                 OutputFormat::Table

@@ -153,9 +153,6 @@ struct VerifyOpts {
     /// Seconds of clock difference tolerated for iat and exp.
     #[arg(long, default_value_t = jwt::DEFAULT_CLOCK_SKEW.as_secs(), value_name = "SECONDS")]
     clock_skew: u64,
-    /// Print the verification report as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -301,8 +298,11 @@ async fn verify_on_server(opts: VerifyOpts) -> anyhow::Result<ExitCode> {
         app_id: opts.app_id,
     };
     let answer = client.verify_token(kind, &request).await?;
-    let json = opts.json || opts.connection.output == Some(super::connection::OutputFormat::Json);
-    report(&answer.value.verification, kind, json)
+    report(
+        &answer.value.verification,
+        kind,
+        opts.connection.json_requested(),
+    )
 }
 
 fn verify(opts: VerifyOpts) -> anyhow::Result<ExitCode> {
@@ -319,7 +319,7 @@ fn verify(opts: VerifyOpts) -> anyhow::Result<ExitCode> {
         ..Validation::new(kind)
     };
     let verification = jwt::verify(&token, &key, &validation);
-    report(&verification, kind, opts.json)
+    report(&verification, kind, opts.connection.json_requested())
 }
 
 /// Prints every check; exit 0 when all passed, 1 otherwise.
