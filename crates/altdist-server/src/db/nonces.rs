@@ -6,6 +6,11 @@
 //! carry the time after which no token with that nonce can pass its `exp` check; [`prune`] drops
 //! them then, which bounds the table (see docs/API.md, "Sandbox").
 //!
+//! A nonce is stored by a key of bytes: the 16 bytes of the UUID when the nonce is one spelled the
+//! canonical way (lowercase, hyphenated), as every token's nonce the sandbox records is in
+//! practice; anything else by its text, in a form that can never be 16 bytes long, so two nonces
+//! share a key exactly when they are the same string.
+//!
 //! The statements use `$n` placeholders, which SQLite and PostgreSQL both read, so `on_pool!`
 //! runs the same SQL on either backend.
 
@@ -34,6 +39,43 @@ const FIRST_SEEN: &str =
     "SELECT first_seen FROM install_nonces WHERE account_id = $1 AND nonce = $2";
 const PRUNE: &str = "DELETE FROM install_nonces WHERE expires_at <= $1";
 const COUNT: &str = "SELECT count(*) FROM install_nonces";
+
+/// How a nonce is stored: see the module's documentation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    /// A UUID in its canonical spelling: its 16 bytes.
+    Uuid([u8; 16]),
+    /// Any other string: [`OTHER_PREFIX`], then its UTF-8 (at least 17 bytes, so never a UUID's).
+    Other(Vec<u8>),
+}
+
+/// What starts the key of a nonce that is not a canonical UUID: 17 zero bytes, so that such a
+/// key is never 16 bytes long.
+const OTHER_PREFIX: [u8; 17] = [0; 17];
+
+impl Key {
+    fn of(nonce: &str) -> Self {
+        if nonce.len() == 36 {
+            if let Ok(uuid) = uuid::Uuid::try_parse(nonce) {
+                let mut canonical = [0; 36];
+                if uuid.hyphenated().encode_lower(&mut canonical).as_bytes() == nonce.as_bytes() {
+                    return Self::Uuid(uuid.into_bytes());
+                }
+            }
+        }
+        let mut other = Vec::with_capacity(OTHER_PREFIX.len() + nonce.len());
+        other.extend_from_slice(&OTHER_PREFIX);
+        other.extend_from_slice(nonce.as_bytes());
+        Self::Other(other)
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Uuid(bytes) => bytes,
+            Self::Other(bytes) => bytes,
+        }
+    }
+}
 
 /// A nonce to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,14 +154,15 @@ fn insert_statement(db: &Db, rows: usize) -> &'static str {
 /// carries. Of equal entries in `batch`, the first is the one that counts; the others are
 /// replays.
 pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>> {
+    let keys: Vec<Key> = batch.iter().map(|entry| Key::of(&entry.nonce)).collect();
     // The index of the first entry naming each (account, nonce).
     let mut first = HashMap::with_capacity(batch.len());
-    let mut unique: Vec<&NewNonce> = Vec::with_capacity(batch.len());
-    for (at, entry) in batch.iter().enumerate() {
+    let mut unique: Vec<(&NewNonce, &[u8])> = Vec::with_capacity(batch.len());
+    for (at, (entry, key)) in batch.iter().zip(&keys).enumerate() {
         first
-            .entry((entry.account.as_str(), entry.nonce.as_str()))
+            .entry((entry.account.as_str(), key.as_bytes()))
             .or_insert_with(|| {
-                unique.push(entry);
+                unique.push((entry, key.as_bytes()));
                 at
             });
     }
@@ -133,12 +176,12 @@ pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>
             chunk.last().expect("chunks are never empty"),
             rows - chunk.len(),
         ));
-        let inserted: Vec<(String, String)> = on_pool!(db, |pool| {
+        let inserted: Vec<(String, Vec<u8>)> = on_pool!(db, |pool| {
             let mut query = sqlx::query_as(sql);
-            for entry in padded {
+            for (entry, key) in padded {
                 query = query
                     .bind(entry.account.as_str())
-                    .bind(entry.nonce.as_str())
+                    .bind(*key)
                     .bind(entry.now)
                     .bind(entry.expires_at);
             }
@@ -146,7 +189,7 @@ pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>
         })?;
         // Each inserted row is fresh for the first entry that names it.
         for (account, nonce) in &inserted {
-            if let Some(&at) = first.get(&(account.as_str(), nonce.as_str())) {
+            if let Some(&at) = first.get(&(account.as_str(), nonce.as_slice())) {
                 fresh[at] = true;
             }
         }
@@ -159,7 +202,7 @@ pub async fn first_seen(db: &Db, account: &IssuerId, nonce: &str) -> sqlx::Resul
     on_pool!(db, |pool| {
         sqlx::query_scalar(FIRST_SEEN)
             .bind(account.as_str())
-            .bind(nonce)
+            .bind(Key::of(nonce).as_bytes())
             .fetch_optional(pool)
             .await
     })
@@ -189,6 +232,10 @@ pub async fn record(
 }
 
 /// Deletes the nonces whose tokens expired by `now`; returns how many.
+///
+/// There is no index on `expires_at`, which would be a second B-tree written for every nonce:
+/// this scans the table, which is bounded (docs/API.md, "Sandbox") and pruned at most once a
+/// minute.
 pub async fn prune(db: &Db, now: i64) -> sqlx::Result<u64> {
     on_pool!(db, |pool| sqlx::query(PRUNE)
         .bind(now)
@@ -218,5 +265,32 @@ pub async fn writer(db: &Db) -> sqlx::Result<Db> {
             Ok(Db::Sqlite(pool))
         }
         Db::Postgres(_) => Ok(db.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Key;
+
+    #[test]
+    fn keys_are_equal_exactly_when_nonces_are() {
+        let uuid = "0b7c9f0e-4b0a-4a4e-9d52-2f1c3a4b5c6d";
+        assert_eq!(Key::of(uuid).as_bytes().len(), 16);
+        let others = [
+            uuid.to_uppercase(),
+            uuid.replace('-', ""),
+            format!("{{{uuid}}}"),
+            "abcdefghijklmnop".to_owned(),
+            String::new(),
+        ];
+        let keys: Vec<Key> = others.iter().map(|nonce| Key::of(nonce)).collect();
+        for (nonce, key) in others.iter().zip(&keys) {
+            assert_ne!(key.as_bytes().len(), 16, "{nonce}");
+            assert_ne!(*key, Key::of(uuid), "{nonce}");
+            assert_eq!(*key, Key::of(nonce), "{nonce}");
+        }
+        for (at, key) in keys.iter().enumerate() {
+            assert!(keys[..at].iter().all(|other| other != key));
+        }
     }
 }
