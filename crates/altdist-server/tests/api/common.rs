@@ -163,15 +163,6 @@ impl TestResponse {
 }
 
 impl TestServer {
-    /// A server on SQLite. Prefer [`Self::start_on`] in a [`backend_test!`], which covers both.
-    #[allow(
-        dead_code,
-        reason = "for tests not yet on both backends; unused while every test is"
-    )]
-    pub async fn start() -> Self {
-        Self::start_on(Backend::Sqlite).await
-    }
-
     /// A server on `backend` with a budget no test exhausts by accident.
     pub async fn start_on(backend: Backend) -> Self {
         Self::start_with_rate_limit(backend, 1_000_000).await
