@@ -2,60 +2,29 @@
 //!
 //! Plain HTTP/1.1 over `std::net`, so this test needs nothing beyond the CLI's own dependencies.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+mod util;
+
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use altdist::credentials::CredentialsFile;
 use altdist::{ApiTokenClaims, PrivateKey, TokenSigner};
-
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use util::TestServer;
 
 /// Starts `altdist serve` on a free port and waits for its ready line.
-fn start(data_dir: &Path) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_altdist"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("cannot run altdist serve");
-    // Owned by `Server` from here on, so a failed assertion still kills and reaps it.
-    let mut server = Server {
-        child,
-        address: String::new(),
-    };
-    let mut stdout = BufReader::new(server.child.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "altdist serve exited before it was ready"
-        );
-        if let Some(rest) = line.strip_prefix("altdist listening on http://") {
-            server.address = rest.split_whitespace().next().unwrap().to_owned();
-            assert!(rest.contains("(database sqlite://"), "{line}");
-            // Keep draining stdout so the server never blocks on a full pipe.
-            std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-            return server;
-        }
-    }
+fn start(data_dir: &Path) -> TestServer {
+    let server = TestServer::spawn(data_dir, &[]);
+    assert!(
+        server.database.starts_with("sqlite://"),
+        "{}",
+        server.database
+    );
+    server
 }
 
 /// One request on a fresh connection; `None` when the server is gone.
@@ -113,7 +82,7 @@ fn every_acknowledged_create_survives_sigkill() {
     // Several writers, so that creates are in flight when the process dies.
     let writers: Vec<_> = (0..4)
         .map(|writer| {
-            let (address, token) = (server.address.clone(), token.clone());
+            let (address, token) = (server.address().to_owned(), token.clone());
             let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
             std::thread::spawn(move || {
                 for n in 0.. {
@@ -159,7 +128,7 @@ fn every_acknowledged_create_survives_sigkill() {
     let token = token_for(dir.path());
     for id in &acknowledged {
         let (status, body) = request(
-            &server.address,
+            server.address(),
             "GET",
             &format!("/v1/alternativeDistributionDomains/{id}"),
             &token,
@@ -172,7 +141,7 @@ fn every_acknowledged_create_survives_sigkill() {
         );
     }
     let (status, body) = request(
-        &server.address,
+        server.address(),
         "GET",
         "/v1/alternativeDistributionDomains?limit=1",
         &token,
@@ -202,7 +171,7 @@ fn sigterm_stops_the_server_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path());
     let token = token_for(dir.path());
-    let (status, _) = request(&server.address, "GET", "/v1/apps", &token, None).unwrap();
+    let (status, _) = request(server.address(), "GET", "/v1/apps", &token, None).unwrap();
     assert_eq!(status, 200);
     let killed = Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
@@ -231,6 +200,6 @@ fn sigterm_stops_the_server_cleanly() {
         std::fs::read_to_string(dir.path().join("credentials.json")).unwrap(),
         credentials
     );
-    let (status, _) = request(&again.address, "GET", "/health", "", None).unwrap();
+    let (status, _) = request(again.address(), "GET", "/health", "", None).unwrap();
     assert_eq!(status, 200);
 }

@@ -7,62 +7,30 @@
 
 mod util;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use altdist::credentials::CredentialsFile;
 use altdist::{ApiTokenClaims, PrivateKey, TokenSigner};
 use altdist_server::db::test_db::{self, TestDatabase};
-
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use util::TestServer;
 
 /// Starts `altdist serve` on `database_url` with its own data directory.
-fn start(data_dir: &Path, database_url: &str, rate_limit: u32) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_altdist"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .args(["--database-url", database_url])
-        .args(["--rate-limit", &rate_limit.to_string()])
-        .env("RUST_LOG", "warn")
-        .env_remove("ALTDIST_DATABASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("cannot run altdist serve");
-    let mut server = Server {
-        child,
-        address: String::new(),
-    };
-    let mut stdout = BufReader::new(server.child.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "altdist serve exited before it was ready"
-        );
-        if let Some(rest) = line.strip_prefix("altdist listening on http://") {
-            server.address = rest.split_whitespace().next().unwrap().to_owned();
-            assert!(rest.contains("(database postgres://"), "{line}");
-            std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-            return server;
-        }
-    }
+fn start(data_dir: &Path, database_url: &str, rate_limit: u32) -> TestServer {
+    let rate_limit = rate_limit.to_string();
+    let server = TestServer::spawn(
+        data_dir,
+        &["--database-url", database_url, "--rate-limit", &rate_limit],
+    );
+    assert!(
+        server.database.starts_with("postgres://"),
+        "{}",
+        server.database
+    );
+    server
 }
 
 struct Response {
@@ -142,7 +110,7 @@ async fn two_servers_on_one_database_act_as_one() {
     let admin_token = token(&credentials.private_key_path, &credentials.key_id, &issuer);
 
     // 50 concurrent creates of the account-wide key, alternating between the servers.
-    let servers = Arc::new([a.address.clone(), b.address.clone()]);
+    let servers = Arc::new([a.address().to_owned(), b.address().to_owned()]);
     let body = Arc::new(
         r#"{"data":{"type":"alternativeDistributionKeys","attributes":{"publicKey":"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEXw4x3bUY198B/YiUjX6jzBu+xSP9\n56WkUJ1dMFm9EZQd9xo9+JjorbHXESfvQqXnSDN6tISmfBQDAGfxInMxnQ==\n-----END PUBLIC KEY-----\n"}}}"#.to_owned(),
     );
@@ -167,7 +135,7 @@ async fn two_servers_on_one_database_act_as_one() {
     let conflicts = statuses.iter().filter(|(_, status)| *status == 409).count();
     assert_eq!((created, conflicts), (1, 49), "{statuses:?}");
     for server in [&a, &b] {
-        let listed = request(&server.address, "GET", KEYS, &admin_token, None);
+        let listed = request(server.address(), "GET", KEYS, &admin_token, None);
         assert_eq!(listed.status, 200, "{}", listed.body);
         let document: serde_json::Value = serde_json::from_str(&listed.body).unwrap();
         assert_eq!(document["meta"]["paging"]["total"], 1, "{}", listed.body);
@@ -192,7 +160,7 @@ async fn two_servers_on_one_database_act_as_one() {
     let second_id = second["key_id"].as_str().unwrap();
     let second_token = token(&dir.join("second.p8"), second_id, &issuer);
     for expected in (RATE_LIMIT - 5..RATE_LIMIT).rev() {
-        let response = request(&a.address, "GET", KEYS, &second_token, None);
+        let response = request(a.address(), "GET", KEYS, &second_token, None);
         assert_eq!(response.status, 200, "{}", response.body);
         assert_eq!(remaining(&response), expected);
     }
@@ -200,7 +168,7 @@ async fn two_servers_on_one_database_act_as_one() {
     // tolerance). Each request here is charged too.
     let mut through_b = 0;
     loop {
-        let response = request(&b.address, "GET", KEYS, &second_token, None);
+        let response = request(b.address(), "GET", KEYS, &second_token, None);
         assert_eq!(response.status, 200, "{}", response.body);
         through_b += 1;
         if remaining(&response) == RATE_LIMIT - 5 - through_b {
@@ -216,7 +184,7 @@ async fn two_servers_on_one_database_act_as_one() {
     // Both servers cached the second key's token; revoke the key in the database.
     for server in [&a, &b] {
         assert_eq!(
-            request(&server.address, "GET", KEYS, &second_token, None).status,
+            request(server.address(), "GET", KEYS, &second_token, None).status,
             200
         );
     }
@@ -233,7 +201,7 @@ async fn two_servers_on_one_database_act_as_one() {
     for server in [&a, &b] {
         let mut attempts = 0;
         loop {
-            let response = request(&server.address, "GET", KEYS, &second_token, None);
+            let response = request(server.address(), "GET", KEYS, &second_token, None);
             if response.status == 401 {
                 break;
             }
@@ -245,7 +213,7 @@ async fn two_servers_on_one_database_act_as_one() {
     }
     // The first key is untouched.
     assert_eq!(
-        request(&b.address, "GET", KEYS, &admin_token, None).status,
+        request(b.address(), "GET", KEYS, &admin_token, None).status,
         200
     );
     drop((a, b));

@@ -159,50 +159,74 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A real `altdist serve` on 127.0.0.1 with its own SQLite database in a temporary directory.
+/// A real `altdist serve` process on 127.0.0.1, killed (SIGKILL) and reaped when dropped.
 pub struct TestServer {
-    child: std::process::Child,
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, from the ready line.
     pub url: String,
+    /// What the ready line says of the database, e.g. `sqlite:///tmp/.../altdist.db`.
+    pub database: String,
     pub data_dir: PathBuf,
 }
 
 impl TestServer {
-    /// Starts the server in `dir/data` and waits for its ready line.
+    /// Starts the server on a SQLite database in `dir/data` and waits for its ready line.
     pub fn start(dir: &Dir, extra: &[&str]) -> Self {
+        Self::spawn(&dir.join("data"), extra)
+    }
+
+    /// Starts `altdist serve --listen 127.0.0.1:0 --data-dir DATA_DIR EXTRA...` and waits for
+    /// its ready line. No `ALTDIST_*` variable of the caller's environment leaks in.
+    pub fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
         use std::io::BufRead as _;
-        let data_dir = dir.join("data");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_altdist"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_altdist"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data_dir)
+            .arg(data_dir)
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start altdist serve");
-        let stdout = child.stdout.take().expect("piped stdout");
+            .stderr(Stdio::inherit());
+        for name in [
+            "ALTDIST_DATABASE_URL",
+            "ALTDIST_PUBLIC_URL",
+            "ALTDIST_RATE_LIMIT",
+        ] {
+            command.env_remove(name);
+        }
+        // Owned by `Self` from here on, so a failed assertion still kills and reaps it.
+        let mut server = Self {
+            child: command.spawn().expect("start altdist serve"),
+            url: String::new(),
+            database: String::new(),
+            data_dir: data_dir.to_owned(),
+        };
+        let stdout = server.child.stdout.take().expect("piped stdout");
         let mut lines = std::io::BufReader::new(stdout).lines();
-        let url = loop {
+        loop {
             let line = lines
                 .next()
                 .expect("altdist serve exited before it was ready")
                 .expect("read stdout");
-            if let Some(rest) = line.strip_prefix("altdist listening on ") {
-                break rest
-                    .split_whitespace()
-                    .next()
-                    .expect("URL in the ready line")
-                    .to_owned();
-            }
-        };
+            let Some(rest) = line.strip_prefix("altdist listening on ") else {
+                continue;
+            };
+            let (url, database) = rest
+                .split_once(" (database ")
+                .expect("URL and database in the ready line");
+            server.url = url.to_owned();
+            server.database = database.trim_end_matches(')').to_owned();
+            break;
+        }
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Self {
-            child,
-            url,
-            data_dir,
-        }
+        server
+    }
+
+    /// `127.0.0.1:PORT`, for plain `TcpStream` clients.
+    pub fn address(&self) -> &str {
+        self.url.trim_start_matches("http://")
     }
 
     pub fn credentials(&self) -> String {
