@@ -272,7 +272,10 @@ pub fn create_data<'a>(
             pointer: Some("/data".to_owned()),
         })?;
     let data = data.as_object().ok_or_else(|| ApiError::Unprocessable {
-        detail: format!("'data' is {}, expected an object", kind_of(data)),
+        detail: format!(
+            "'data' is {}, expected an object",
+            altdist::jwt::json_type_name(data)
+        ),
         pointer: Some("/data".to_owned()),
     })?;
     // Members this endpoint does not know are ignored, as JSON:API requires ("implementations
@@ -320,7 +323,7 @@ pub fn attributes(data: &Map<String, Value>) -> Result<&Map<String, Value>, ApiE
         .ok_or_else(|| ApiError::Unprocessable {
             detail: format!(
                 "'attributes' is {}, expected an object",
-                kind_of(attributes)
+                altdist::jwt::json_type_name(attributes)
             ),
             pointer: Some("/data/attributes".to_owned()),
         })?;
@@ -342,7 +345,10 @@ pub fn required_string<'a>(
         }),
         Some(other) => Err(ApiError::invalid_attribute(
             &pointer,
-            format!("'{name}' is {}, expected a string", kind_of(other)),
+            format!(
+                "'{name}' is {}, expected a string",
+                altdist::jwt::json_type_name(other)
+            ),
         )),
     }
 }
@@ -368,7 +374,7 @@ pub fn to_one(
             code: "ENTITY_ERROR.RELATIONSHIP.INVALID",
             detail: format!(
                 "'relationships' is {}, expected an object",
-                kind_of(relationships)
+                altdist::jwt::json_type_name(relationships)
             ),
             pointer: Some("/data/relationships".to_owned()),
         })?;
@@ -401,17 +407,6 @@ pub fn to_one(
         )));
     }
     Ok(Some(id.clone()))
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Whether `fields` (a sparse fieldset, `None` for all) includes `field`.

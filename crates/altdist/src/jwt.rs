@@ -420,7 +420,7 @@ impl DecodedToken<'_> {
             }
             (_, Some(other)) => checks.fail(
                 "kid",
-                format!("expected a string, found {}", type_name(other)),
+                format!("expected a string, found {}", json_type_name(other)),
             ),
         }
     }
@@ -589,7 +589,8 @@ fn bundle_id(value: &str) -> Result<(), String> {
     }
 }
 
-fn type_name(value: &Value) -> &'static str {
+/// Names a JSON value's type for messages: "a string", "an object", "null"...
+pub fn json_type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -621,7 +622,7 @@ fn numeric_date(checks: &mut Checks, name: &'static str, value: Option<&Value>) 
                 name,
                 format!(
                     "expected a NumericDate (seconds since 1970), found {}",
-                    type_name(other)
+                    json_type_name(other)
                 ),
             );
             None
@@ -803,7 +804,10 @@ impl Checks {
                 }
                 _ => well_formed(value).map(|()| value.clone()),
             },
-            Some(other) => Err(format!("expected a string, found {}", type_name(other))),
+            Some(other) => Err(format!(
+                "expected a string, found {}",
+                json_type_name(other)
+            )),
             None => Err("missing".to_owned()),
         };
         self.push(name, result);

@@ -63,7 +63,7 @@ fn verify_request(body: &Value) -> Result<VerifyTokenRequest, ApiError> {
             return Err(unprocessable(
                 format!(
                     "'token' is {}, expected the compact JWS as a string",
-                    kind_of(other)
+                    altdist::jwt::json_type_name(other)
                 ),
                 "/token",
             ));
@@ -82,24 +82,13 @@ fn verify_request(body: &Value) -> Result<VerifyTokenRequest, ApiError> {
             return Err(unprocessable(
                 format!(
                     "'appId' is {}, expected the app's Apple id as a string, like \"6476788026\"",
-                    kind_of(other)
+                    altdist::jwt::json_type_name(other)
                 ),
                 "/appId",
             ));
         }
     };
     Ok(VerifyTokenRequest { token, app_id })
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
