@@ -25,11 +25,11 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<IssuerId>> {
                 .fetch_all(pool)
                 .await
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(_) => on_pool!(db, |pool| {
             sqlx::query_scalar::<_, String>("SELECT id FROM accounts ORDER BY created_at, seq")
                 .fetch_all(pool)
                 .await
-        }
+        }),
     }
     .map(|ids| ids.into_iter().map(IssuerId).collect())
 }

@@ -7,13 +7,23 @@
 //! database first and returns `sqlx::Result`, so the caller decides what a missing row or a
 //! unique violation means for the client.
 
-/// Runs `$body` with `$pool` bound to the open pool, whichever backend it is. The body is
-/// compiled once per backend, so it may use anything both `sqlx` drivers accept.
+/// Runs `$body` with `$pool` bound to an executor of the open database, whichever backend it
+/// is: SQLite's pool, or a connection lent by [`postgres::PgConnections`] for the one statement.
+/// The body is compiled once per backend, so it may use anything both `sqlx` drivers accept.
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+            $crate::db::Db::Postgres(connections) => {
+                async {
+                    let mut loan = connections.acquire().await?;
+                    let $pool = loan.connection();
+                    let result = $body;
+                    loan.finish(&result);
+                    result
+                }
+                .await
+            }
         }
     };
 }
@@ -24,6 +34,7 @@ pub mod alt_dist_keys;
 pub mod api_keys;
 pub mod apps;
 pub mod nonces;
+pub mod postgres;
 pub mod rate_limits;
 pub mod test_db;
 
@@ -33,7 +44,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::ConnectOptions as _;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+
+use self::postgres::PgConnections;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -44,7 +57,7 @@ pub enum Db {
     /// An embedded SQLite database file, for one server process.
     Sqlite(SqlitePool),
     /// A PostgreSQL database, which several server processes may share.
-    Postgres(PgPool),
+    Postgres(PgConnections),
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -53,6 +66,9 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// Connections each server process keeps to PostgreSQL at most: enough for two busy CPUs, few
 /// enough that a handful of processes stay far below PostgreSQL's default `max_connections` (100).
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+
+/// How long a statement waits for a free PostgreSQL connection before it fails.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether `url` names a PostgreSQL database.
 pub fn is_postgres_url(url: &str) -> bool {
@@ -99,8 +115,15 @@ impl Db {
     async fn connect_postgres(url: &str) -> anyhow::Result<Self> {
         let redacted = redact_url(url);
         // The parse error may quote the URL, password and all: say only what was wrong with it.
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|_| anyhow::anyhow!("invalid PostgreSQL URL {redacted:?}"))?
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(|_| anyhow::anyhow!("invalid PostgreSQL URL {redacted:?}"))?;
+        if !names_ssl_mode(url) && is_loopback_host(options.get_host()) {
+            // libpq's default `prefer` would encrypt traffic that never leaves the kernel, which
+            // protects nothing and costs about a seventh of the read throughput
+            // (docs/PERFORMANCE-server.md). An explicit `sslmode` is always obeyed.
+            options = options.ssl_mode(PgSslMode::Disable);
+        }
+        let options = options
             .application_name("altdist")
             // As for SQLite: values are bound, but logging every statement costs time.
             .disable_statement_logging();
@@ -110,11 +133,15 @@ impl Db {
             // A ping before every use would double the round trips of a one-query request; a
             // connection that broke since its last use fails that one query and is replaced.
             .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {redacted}"))?;
-        Ok(Self::Postgres(pool))
+        Ok(Self::Postgres(PgConnections::new(
+            pool,
+            POSTGRES_MAX_CONNECTIONS,
+            POSTGRES_ACQUIRE_TIMEOUT,
+        )))
     }
 
     /// The URL of the SQLite database file `altdist.db` in `data_dir`.
@@ -128,7 +155,7 @@ impl Db {
         // starting at once on one database apply each migration once.
         match self {
             Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
-            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+            Self::Postgres(connections) => POSTGRES_MIGRATIONS.run(connections.pool()).await,
         }
         .context("cannot apply the database migrations")
     }
@@ -156,8 +183,8 @@ impl Db {
                 format!("sqlite://{}", path.display())
             }
             // Built from the parts, so a password can never show.
-            Self::Postgres(pool) => {
-                let options = pool.connect_options();
+            Self::Postgres(connections) => {
+                let options = connections.connect_options();
                 format!(
                     "postgres://{}@{}:{}/{}",
                     options.get_username(),
@@ -171,7 +198,10 @@ impl Db {
 
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
-        on_pool!(self, |pool| pool.close().await);
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(connections) => connections.close().await,
+        }
     }
 }
 
@@ -203,6 +233,27 @@ pub fn redact_url(url: &str) -> String {
         redacted = format!("{base}{}", query.join("&"));
     }
     redacted
+}
+
+/// Whether the URL, or the environment libpq reads, chooses the TLS mode itself.
+fn names_ssl_mode(url: &str) -> bool {
+    let in_url = url.split_once('?').is_some_and(|(_, query)| {
+        query.split('&').any(|pair| {
+            let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+            name.eq_ignore_ascii_case("sslmode") || name.eq_ignore_ascii_case("ssl-mode")
+        })
+    });
+    in_url || std::env::var_os("PGSSLMODE").is_some()
+}
+
+/// Whether `host` is this machine over loopback: `localhost`, 127.0.0.0/8 or `::1`. (A Unix
+/// socket, the other local transport, never negotiates TLS.)
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 /// Whether `text` could be stored, and so match a stored value: PostgreSQL's text cannot hold
@@ -257,6 +308,23 @@ mod tests {
             redact_url("sqlite:///tmp/a@b/altdist.db"),
             "sqlite:///tmp/a@b/altdist.db"
         );
+    }
+
+    #[test]
+    fn tls_is_left_to_the_url_unless_the_host_is_loopback() {
+        assert!(names_ssl_mode("postgres://db/altdist?sslmode=require"));
+        assert!(names_ssl_mode(
+            "postgres://db/altdist?application_name=x&ssl-mode=prefer"
+        ));
+        assert!(!names_ssl_mode(
+            "postgres://db/altdist?application_name=sslmode"
+        ));
+        for host in ["localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["db.example.com", "10.0.0.5", "::2", "localhost.example.com"] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 
     #[test]
