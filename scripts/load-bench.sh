@@ -7,11 +7,14 @@
 #   * create+delete pairs of app-specific keys (POST then DELETE, fsync'd SQLite writes)
 #   * time from exec to the ready line (first start with bootstrap, and a restart)
 #   * idle RSS after start, and RSS after the load
-#   * then, on PostgreSQL (a fresh database, dropped at the end): GET /health and the same
-#     authenticated read, and the ratio of the PostgreSQL read to the SQLite one
+#   * then, on PostgreSQL (a fresh database, dropped at the end): GET /health, and the same
+#     authenticated read against SQLite's in ROUNDS alternating pairs of runs (the SQLite
+#     server stays up, idle, meanwhile), each pair's ratio and their median: on a shared
+#     machine throughput drifts by a quarter from minute to minute, and only runs next to each
+#     other compare
 #
 # Usage: scripts/load-bench.sh [SECONDS_PER_RUN (default 10)] [CONNECTIONS (default 32)]
-# Env:   WRK_THREADS (default 2), PAIR_CONNECTIONS (default 8), CARGO_TARGET_DIR,
+# Env:   WRK_THREADS (default 2), PAIR_CONNECTIONS (default 8), ROUNDS (default 3), CARGO_TARGET_DIR,
 #        BENCH_POSTGRES_URL (server to create the database on; default
 #        postgres://postgres@127.0.0.1:5432/postgres; "none" skips PostgreSQL).
 set -euo pipefail
@@ -21,6 +24,7 @@ DURATION="${1:-10}"
 CONNECTIONS="${2:-32}"
 THREADS="${WRK_THREADS:-2}"
 PAIR_CONNECTIONS="${PAIR_CONNECTIONS:-8}"
+ROUNDS="${ROUNDS:-3}"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 
 if ! command -v wrk >/dev/null 2>&1; then
@@ -37,10 +41,11 @@ ALTDIST="$TARGET_DIR/release/altdist"
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
+SQLITE_PID=""
 PG_SERVER_URL="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PG_DATABASE=""
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  for pid in $SERVER_PID $SQLITE_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   if [ -n "$PG_DATABASE" ]; then psql "$PG_SERVER_URL" -qAtc "DROP DATABASE IF EXISTS \"$PG_DATABASE\" WITH (FORCE)" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
@@ -48,14 +53,14 @@ trap cleanup EXIT
 
 now_ns() { date +%s%N; }
 
-# Starts the server (extra arguments go to `altdist serve`), waits for its ready line; sets
-# SERVER_PID, ADDRESS, READY_MS.
+# Starts the server on the data directory $DATA_DIR (extra arguments go to `altdist serve`),
+# waits for its ready line; sets SERVER_PID, ADDRESS, READY_MS.
 start_server() {
   local out="$WORK/stdout.$1"; local name="$1"; shift
   rm -f "$out.fifo"; mkfifo "$out.fifo"
   local started; started="$(now_ns)"
   ADDRESS=""
-  RUST_LOG=warn "$ALTDIST" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" \
+  RUST_LOG=warn "$ALTDIST" serve --listen 127.0.0.1:0 --data-dir "$DATA_DIR" \
     --rate-limit 1000000000 "$@" >"$out.fifo" 2>"$WORK/stderr.$name" &
   SERVER_PID=$!
   exec 3<"$out.fifo"
@@ -80,6 +85,7 @@ stop_server() {
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 }
 
+DATA_DIR="$WORK/data"
 start_server first
 FIRST_READY_MS="$READY_MS"
 stop_server
@@ -175,11 +181,12 @@ run_wrk "create_delete_c$PAIR_CONNECTIONS" -t"$PAIR_CONNECTIONS" -c"$PAIR_CONNEC
 LOADED_RSS_KIB="$(rss_kib "$SERVER_PID")"
 
 health="RPS_health_c$CONNECTIONS"; read="RPS_key_read_c$CONNECTIONS"
-stop_server
+# Kept up, idle, for the alternating rounds against PostgreSQL.
+SQLITE_PID="$SERVER_PID"; SERVER_PID=""
+SQLITE_BASE="$BASE"; SQLITE_KEY_ID="$KEY_ID"; cp "$WORK/auth.lua" "$WORK/sqlite-auth.lua"
 
-# PostgreSQL: the same read on a fresh database, with the SQLite server stopped so that both
-# runs have the machine to themselves.
-PG_READ=""
+# PostgreSQL: the same read on a fresh database.
+RATIOS=""
 if [ "$PG_SERVER_URL" = "none" ]; then
   echo "(PostgreSQL skipped: BENCH_POSTGRES_URL=none)"
 elif ! command -v psql >/dev/null 2>&1 || ! psql "$PG_SERVER_URL" -qAtc 'SELECT 1' >/dev/null 2>&1; then
@@ -188,26 +195,31 @@ else
   PG_DATABASE="altdist_bench_$$"
   psql "$PG_SERVER_URL" -qAtc "CREATE DATABASE \"$PG_DATABASE\"" >/dev/null
   PG_URL="${PG_SERVER_URL%/*}/$PG_DATABASE"
-  rm -rf "$WORK/data"
+  DATA_DIR="$WORK/pg-data"
   start_server postgres --database-url "$PG_URL"
   PG_READY_MS="$READY_MS"
   BASE="http://$ADDRESS"
-  TOKEN="$("$ALTDIST" token api --credentials "$WORK/data/credentials.json" --ttl 1200)"
+  TOKEN="$("$ALTDIST" token api --credentials "$WORK/pg-data/credentials.json" --ttl 1200)"
   cat >"$WORK/auth.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 LUA
   KEY_ID="$(create_key)"
   run_wrk "pg_health_c$CONNECTIONS" -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$BASE/health"
-  run_wrk "pg_key_read_c$CONNECTIONS" -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/auth.lua" "$BASE/v1/alternativeDistributionKeys/$KEY_ID"
+  for round in $(seq 1 "$ROUNDS"); do
+    run_wrk "sqlite_key_read_round$round" -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/sqlite-auth.lua" "$SQLITE_BASE/v1/alternativeDistributionKeys/$SQLITE_KEY_ID"
+    run_wrk "pg_key_read_round$round" -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/auth.lua" "$BASE/v1/alternativeDistributionKeys/$KEY_ID"
+    sqlite_rps="RPS_sqlite_key_read_round$round"; pg_rps="RPS_pg_key_read_round$round"
+    RATIOS="$RATIOS $(awk -v a="${!pg_rps}" -v b="${!sqlite_rps}" 'BEGIN { printf "%.1f", 100 * a / b }')"
+  done
   PG_RSS_KIB="$(rss_kib "$SERVER_PID")"
   stop_server
-  pg_read="RPS_pg_key_read_c$CONNECTIONS"; PG_READ="${!pg_read}"
 fi
 
 echo
 echo "authenticated read / health (SQLite): $(awk -v a="${!read}" -v b="${!health}" 'BEGIN { printf "%.0f%%", 100 * a / b }')"
-if [ -n "$PG_READ" ]; then
-  echo "authenticated read, PostgreSQL / SQLite: $(awk -v a="$PG_READ" -v b="${!read}" 'BEGIN { printf "%.0f%%", 100 * a / b }') (target >= 70%)"
+if [ -n "$RATIOS" ]; then
+  median="$(printf '%s\n' $RATIOS | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+  echo "authenticated read, PostgreSQL / SQLite, rounds side by side:$(printf ' %s%%' $RATIOS); median ${median}% (target >= 70%)"
   echo "PostgreSQL: ready after exec (first start, migrates) ${PG_READY_MS} ms, RSS after its runs $((PG_RSS_KIB / 1024)) MiB"
 fi
 echo "ready after exec: first start ${FIRST_READY_MS} ms (creates the database and the first API key), restart ${RESTART_READY_MS} ms"
