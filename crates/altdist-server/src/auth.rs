@@ -220,14 +220,14 @@ async fn caller_for(
         Some(cached) => cached,
         None => verify(state, token, now).await?,
     };
-    if let Some(scope) = &cached.scope {
-        if !scope_allows(scope, method, uri.path(), uri.query()) {
-            return Err(ApiError::Forbidden(format!(
-                "the token's scope ({}) does not include {method} {}",
-                scope.join(", "),
-                uri.path()
-            )));
-        }
+    if let Some(scope) = &cached.scope
+        && !scope_allows(scope, method, uri.path(), uri.query())
+    {
+        return Err(ApiError::Forbidden(format!(
+            "the token's scope ({}) does not include {method} {}",
+            scope.join(", "),
+            uri.path()
+        )));
     }
     Ok(cached.caller)
 }

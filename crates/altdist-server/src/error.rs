@@ -221,10 +221,10 @@ impl IntoResponse for ApiError {
             }],
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let Self::MethodNotAllowed { allow, .. } = &self {
-            if let Ok(allow) = HeaderValue::from_str(allow) {
-                response.headers_mut().insert(header::ALLOW, allow);
-            }
+        if let Self::MethodNotAllowed { allow, .. } = &self
+            && let Ok(allow) = HeaderValue::from_str(allow)
+        {
+            response.headers_mut().insert(header::ALLOW, allow);
         }
         response
     }

@@ -256,18 +256,18 @@ impl SharedRateLimiter {
             }
             (batch, keys)
         };
-        if !batch.is_empty() {
-            if let Err(err) = db::rate_limits::add(&self.db, minute, &batch).await {
-                // Not written: charge them again with the next sync.
-                let mut counts = self.lock();
-                for (key, _) in &batch {
-                    if let Some(count) = counts.get_mut(&ApiKeyId(key.clone())) {
-                        count.pending += count.writing;
-                        count.writing = 0;
-                    }
+        if !batch.is_empty()
+            && let Err(err) = db::rate_limits::add(&self.db, minute, &batch).await
+        {
+            // Not written: charge them again with the next sync.
+            let mut counts = self.lock();
+            for (key, _) in &batch {
+                if let Some(count) = counts.get_mut(&ApiKeyId(key.clone())) {
+                    count.pending += count.writing;
+                    count.writing = 0;
                 }
-                return Err(err);
             }
+            return Err(err);
         }
         let sums = db::rate_limits::sums(&self.db, minute - WINDOW_MINUTES, &keys).await;
         let mut counts = self.lock();

@@ -164,10 +164,10 @@ impl TokenCache {
             .current
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((token, exp)) = current.as_ref() {
-            if now < exp - TOKEN_REFRESH_MARGIN {
-                return Ok(token.clone());
-            }
+        if let Some((token, exp)) = current.as_ref()
+            && now < exp - TOKEN_REFRESH_MARGIN
+        {
+            return Ok(token.clone());
         }
         let claims = match &self.issuer_id {
             Some(issuer) => ApiTokenClaims::team(issuer.clone(), now, MAX_API_TOKEN_LIFETIME)?,

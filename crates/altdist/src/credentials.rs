@@ -39,10 +39,10 @@ impl CredentialsFile {
                 format!("not a credentials file ({err}); expected {{\"issuer_id\", \"key_id\", \"private_key_path\", \"base_url\"}}"),
             ))
         })?;
-        if credentials.private_key_path.is_relative() {
-            if let Some(dir) = path.parent() {
-                credentials.private_key_path = dir.join(&credentials.private_key_path);
-            }
+        if credentials.private_key_path.is_relative()
+            && let Some(dir) = path.parent()
+        {
+            credentials.private_key_path = dir.join(&credentials.private_key_path);
         }
         Ok(credentials)
     }

@@ -217,10 +217,10 @@ async fn ensure_key(
         Err(err) if matches!(err.kind(), ErrorKind::Api { status: 404, .. }) => None,
         Err(err) => return Err(err.into()),
     };
-    if let Some(key) = &signing_key {
-        if same_key(key, public) {
-            return Ok((key.id.to_string(), false));
-        }
+    if let Some(key) = &signing_key
+        && same_key(key, public)
+    {
+        return Ok((key.id.to_string(), false));
     }
     match client.create_key(&public.to_pem(), Some(app)).await {
         Ok(created) => Ok((created.value.data.id.to_string(), true)),
