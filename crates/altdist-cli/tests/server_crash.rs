@@ -203,3 +203,50 @@ fn sigterm_stops_the_server_cleanly() {
     let (status, _) = request(again.address(), "GET", "/health", "", None).unwrap();
     assert_eq!(status, 200);
 }
+
+/// A SQLite database serves one process (the sandbox remembers nonces in its memory): a second
+/// `altdist serve` on it is refused with what to do instead, and a killed server's claim dies
+/// with it.
+#[test]
+fn a_second_server_on_one_sqlite_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = start(dir.path());
+    let mut second = Command::new(env!("CARGO_BIN_EXE_altdist"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            second.kill().unwrap();
+            panic!("a second altdist serve ran on the first one's SQLite database");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    second
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("another altdist serve is running") && stderr.contains("--data-dir"),
+        "{stderr}"
+    );
+    let (status, _) = request(first.address(), "GET", "/health", "", None).unwrap();
+    assert_eq!(status, 200, "the first server is unharmed");
+
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let again = start(dir.path());
+    let (status, _) = request(again.address(), "GET", "/health", "", None).unwrap();
+    assert_eq!(status, 200);
+}

@@ -166,6 +166,7 @@ pub async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
 /// Serves `config` until SIGINT or SIGTERM, printing the ready line on stdout first.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let db = admin::open(&config.data_dir, config.database_url.as_deref()).await?;
+    let _serving = db.lock_for_serving()?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod jsonapi;
 pub mod rate_limit;
+pub mod replay;
 pub mod router;
 pub mod routes;
 pub mod sandbox;

@@ -7,7 +7,7 @@
 //! the caller's account, which app that key signs for, and which nonces were seen before.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -15,10 +15,10 @@ use altdist::jwt::{self, DEFAULT_CLOCK_SKEW, DecodedToken};
 use altdist::resource::{AppId, IssuerId};
 use altdist::sandbox::VerifyTokenRequest;
 use altdist::{PrivateKey, PublicKey, TokenKind, Validation, Verification};
-use tokio::sync::{mpsc, oneshot};
 
 use crate::db::nonces::{NewNonce, NonceUse};
 use crate::db::{self, Db};
+use crate::replay::Replays;
 
 /// The longest lifetime (`exp - iat`) the sandbox accepts for an install verification token.
 ///
@@ -26,10 +26,6 @@ use crate::db::{self, Db};
 /// (`altdist token install` defaults to 10). The sandbox needs a limit so that a recorded nonce
 /// can be forgotten after a bounded time: see [`nonce_retention`].
 pub const MAX_INSTALL_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
-
-/// How often, at most, expired nonces are pruned. Pruning runs after a verification that
-/// recorded a nonce, so a server that records none has nothing to prune.
-pub const NONCE_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How long a cached key is trusted before it is read from the database again.
 ///
@@ -52,139 +48,22 @@ fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
-/// What the sandbox keeps between requests: parsed keys, the nonce writer, and when nonces were
-/// last pruned.
+/// What the sandbox keeps between requests: parsed keys and the nonces seen.
 #[derive(Debug, Default)]
 pub struct Sandbox {
     keys: KeyCache,
-    nonce_writer: OnceLock<mpsc::Sender<NonceRequest>>,
-    last_prune: AtomicI64,
-}
-
-/// A nonce to record, and where to say whether it was fresh.
-#[derive(Debug)]
-struct NonceRequest {
-    entry: NewNonce,
-    reply: oneshot::Sender<Result<bool, String>>,
-}
-
-/// Records the nonces of concurrent verifications in batches: while one batch commits, the next
-/// gathers, so under load one commit (one fsync with SQLite's `synchronous=FULL`) serves many
-/// verifications instead of each paying its own. On SQLite it records through a connection of
-/// its own ([`db::nonces::writer`]). Alone, a verification waits for one commit as
-/// it would without the writer. Which use of a nonce is fresh is still the database's decision.
-async fn write_nonces(db: Db, mut requests: mpsc::Receiver<NonceRequest>) {
-    let (writer, own) = match db::nonces::writer(&db).await {
-        Ok(writer) => {
-            let own = matches!(writer, Db::Sqlite(_));
-            (writer, own)
-        }
-        Err(err) => {
-            tracing::warn!("cannot open the nonce writer's connection, using the pool: {err}");
-            (db, false)
-        }
-    };
-    let mut batch = Vec::with_capacity(db::nonces::MAX_BATCH);
-    while requests.recv_many(&mut batch, db::nonces::MAX_BATCH).await > 0 {
-        let (entries, replies): (Vec<NewNonce>, Vec<_>) = batch
-            .drain(..)
-            .map(|request: NonceRequest| (request.entry, request.reply))
-            .unzip();
-        match db::nonces::record_batch(&writer, &entries).await {
-            Ok(fresh) => {
-                for (reply, fresh) in replies.into_iter().zip(fresh) {
-                    let _ = reply.send(Ok(fresh));
-                }
-            }
-            Err(err) => {
-                let message = format!("cannot record install token nonces: {err}");
-                for reply in replies {
-                    let _ = reply.send(Err(message.clone()));
-                }
-            }
-        }
-    }
-    // The server is gone: close the writer's own connection rather than leave it to a drop.
-    if own {
-        writer.close().await;
-    }
-}
-
-/// Starts the nonce writer for `db` and returns where to send it nonces.
-///
-/// On SQLite the writer runs on a thread of its own, with its own connection. As a task among
-/// the verifications it would be woken, when a commit returns, behind every verification
-/// queued meanwhile, and so commit only once they are all done: the commits would follow the
-/// signature checks instead of overlapping them. On PostgreSQL it is a task on the server's
-/// runtime, because the pool's connections belong to it.
-fn start_writer(db: &Db) -> mpsc::Sender<NonceRequest> {
-    let (sender, receiver) = mpsc::channel(4 * db::nonces::MAX_BATCH);
-    match db {
-        Db::Sqlite(_) => {
-            let db = db.clone();
-            let started = std::thread::Builder::new()
-                .name("altdist-nonces".to_owned())
-                .spawn(move || {
-                    match tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    {
-                        Ok(runtime) => runtime.block_on(write_nonces(db, receiver)),
-                        // The receiver is dropped: each verification then reports the writer
-                        // as stopped.
-                        Err(err) => tracing::error!("cannot start the nonce writer: {err}"),
-                    }
-                });
-            if let Err(err) = started {
-                tracing::error!("cannot start the nonce writer's thread: {err}");
-            }
-        }
-        Db::Postgres(_) => {
-            tokio::spawn(write_nonces(db.clone(), receiver));
-        }
-    }
-    sender
+    replays: Replays,
 }
 
 impl Sandbox {
-    /// Records a nonce through the batching writer (started on first use); `true` when fresh.
-    async fn record_nonce(&self, db: &Db, entry: NewNonce) -> sqlx::Result<bool> {
-        let writer = self.nonce_writer.get_or_init(|| start_writer(db));
-        let unavailable = |why: String| sqlx::Error::Io(std::io::Error::other(why));
-        let (reply, answer) = oneshot::channel();
-        writer
-            .send(NonceRequest { entry, reply })
-            .await
-            .map_err(|_| unavailable("the nonce writer has stopped".to_owned()))?;
-        answer
-            .await
-            .map_err(|_| unavailable("the nonce writer has stopped".to_owned()))?
-            .map_err(unavailable)
+    /// The nonces seen, and where new ones are recorded.
+    pub fn replays(&self) -> &Replays {
+        &self.replays
     }
 
     /// Forgets the cached key `kid` at once (call it when the key is deleted).
     pub fn forget_key(&self, kid: &str) {
         self.keys.forget(kid);
-    }
-
-    /// Runs a prune in the background unless one ran within [`NONCE_PRUNE_INTERVAL`].
-    fn maybe_prune(&self, db: &Db, now: i64) {
-        let last = self.last_prune.load(Ordering::Relaxed);
-        if now - last < seconds(NONCE_PRUNE_INTERVAL)
-            || self
-                .last_prune
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return;
-        }
-        let db = db.clone();
-        tokio::spawn(async move {
-            match db::nonces::prune(&db, now).await {
-                Ok(pruned) => tracing::debug!(pruned, "pruned expired install token nonces"),
-                Err(err) => tracing::warn!("cannot prune expired install token nonces: {err}"),
-            }
-        });
     }
 }
 
@@ -471,26 +350,25 @@ fn verify_with(
         None => no_key(),
     };
     let mut verification = decoded.verify(public_key, validation);
-    if key.is_none() {
-        if let Some(check) = check_mut(&mut verification, "signature") {
-            check.ok = false;
-            check.detail = "not checked: no key of your account to check it with".to_owned();
-        }
+    if key.is_none()
+        && let Some(check) = check_mut(&mut verification, "signature")
+    {
+        check.ok = false;
+        check.detail = "not checked: no key of your account to check it with".to_owned();
     }
-    if let (Some(kid), Some(check)) = (kid, check_mut(&mut verification, "kid")) {
-        if check.ok {
-            match key {
-                Some(key) if key.id == kid => {
-                    check.detail =
-                        format!("{kid}: an alternative distribution key of your account");
-                }
-                Some(_) => {}
-                None => {
-                    check.ok = false;
-                    check.detail = format!(
-                        "no alternative distribution key with this id in your account ({kid}); list yours with GET /v1/alternativeDistributionKeys"
-                    );
-                }
+    if let (Some(kid), Some(check)) = (kid, check_mut(&mut verification, "kid"))
+        && check.ok
+    {
+        match key {
+            Some(key) if key.id == kid => {
+                check.detail = format!("{kid}: an alternative distribution key of your account");
+            }
+            Some(_) => {}
+            None => {
+                check.ok = false;
+                check.detail = format!(
+                    "no alternative distribution key with this id in your account ({kid}); list yours with GET /v1/alternativeDistributionKeys"
+                );
             }
         }
     }
@@ -574,14 +452,7 @@ pub async fn verify_install(
                 now,
                 expires_at,
             };
-            let used = if sandbox.record_nonce(db, entry).await? {
-                NonceUse::Fresh
-            } else {
-                NonceUse::Replayed {
-                    first_seen: db::nonces::first_seen(db, account, &nonce).await?,
-                }
-            };
-            sandbox.maybe_prune(db, now);
+            let used = sandbox.replays.record(db, entry).await?;
             if let Some(check) = check_mut(&mut verification, "nonce") {
                 match used {
                     NonceUse::Fresh => {

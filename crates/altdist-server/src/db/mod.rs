@@ -168,6 +168,42 @@ impl Db {
             .map(drop))
     }
 
+    /// Claims the database for this `altdist serve` process, until the returned file is
+    /// dropped (or the process ends, however it ends).
+    ///
+    /// A SQLite database serves one process: the sandbox's replay guard is in that process's
+    /// memory ([`crate::replay`]). The claim is an exclusive lock on `altdist.db.serve-lock`
+    /// beside the database file; a second server on the same file is refused with what to do
+    /// instead. PostgreSQL needs no claim: several servers may share it.
+    pub fn lock_for_serving(&self) -> anyhow::Result<Option<std::fs::File>> {
+        let Self::Sqlite(pool) = self else {
+            return Ok(None);
+        };
+        let database = pool.connect_options().get_filename().to_owned();
+        let mut path = database.clone().into_os_string();
+        path.push(".serve-lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| {
+                format!("cannot create the lock file {}", Path::new(&path).display())
+            })?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Some(lock)),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another altdist serve is running on the SQLite database {}; one server per SQLite \
+                 database (stop the other, give this one its own --data-dir, or run several on \
+                 PostgreSQL with --database-url)",
+                database.display()
+            ),
+            Err(std::fs::TryLockError::Error(err)) => {
+                Err(err).with_context(|| format!("cannot lock {}", Path::new(&path).display()))
+            }
+        }
+    }
+
     /// Whether several server processes may share this database (PostgreSQL), so that state
     /// one process would keep in memory, like rate-limit counts, belongs in the database.
     pub fn is_shared(&self) -> bool {

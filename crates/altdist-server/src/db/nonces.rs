@@ -1,18 +1,20 @@
 //! `install_nonces`: the nonces of install verification tokens the sandbox has seen.
 //!
-//! Nonces are recorded with `INSERT ... ON CONFLICT DO NOTHING RETURNING`, so the database decides
-//! which of several concurrent uses of a nonce is the first: exactly one sees it as fresh, on one
-//! server or several sharing the database. [`record_batch`] records many in one statement. Rows
-//! carry the time after which no token with that nonce can pass its `exp` check; [`prune`] drops
-//! them then, which bounds the table (see docs/API.md, "Sandbox").
+//! The table has one job per backend (see [`crate::replay`] for why):
 //!
-//! A nonce is stored by a key of bytes: the 16 bytes of the UUID when the nonce is one spelled the
-//! canonical way (lowercase, hyphenated), as every token's nonce the sandbox records is in
-//! practice; anything else by its text, in a form that can never be 16 bytes long, so two nonces
-//! share a key exactly when they are the same string.
+//! * On PostgreSQL it decides. Its primary key is `(account_id, nonce)`; [`record_batch`]
+//!   inserts with `ON CONFLICT DO NOTHING RETURNING`, so of several concurrent uses of a nonce,
+//!   on one server or several sharing the database, exactly one is fresh.
+//! * On SQLite it is the log of the server's in-memory guard: no key, no index, rows appended
+//!   in order by [`NonceLog`] and read back at start by [`unexpired`].
 //!
-//! The statements use `$n` placeholders, which SQLite and PostgreSQL both read, so `on_pool!`
-//! runs the same SQL on either backend.
+//! Rows carry the time after which no token with that nonce can pass its `exp` check; [`prune`]
+//! drops them then, which bounds the table (see docs/API.md, "Sandbox").
+//!
+//! A nonce is stored by a key of bytes, [`NonceKey`]: the 16 bytes of the UUID when the nonce
+//! is one spelled the canonical way (lowercase, hyphenated), as every token's nonce the sandbox
+//! records is in practice; anything else by its text, in a form that can never be 16 bytes
+//! long, so two nonces share a key exactly when they are the same string.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -42,7 +44,7 @@ const COUNT: &str = "SELECT count(*) FROM install_nonces";
 
 /// How a nonce is stored: see the module's documentation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
+pub enum NonceKey {
     /// A UUID in its canonical spelling: its 16 bytes.
     Uuid([u8; 16]),
     /// Any other string: [`OTHER_PREFIX`], then its UTF-8 (at least 17 bytes, so never a UUID's).
@@ -53,14 +55,15 @@ enum Key {
 /// key is never 16 bytes long.
 const OTHER_PREFIX: [u8; 17] = [0; 17];
 
-impl Key {
-    fn of(nonce: &str) -> Self {
-        if nonce.len() == 36 {
-            if let Ok(uuid) = uuid::Uuid::try_parse(nonce) {
-                let mut canonical = [0; 36];
-                if uuid.hyphenated().encode_lower(&mut canonical).as_bytes() == nonce.as_bytes() {
-                    return Self::Uuid(uuid.into_bytes());
-                }
+impl NonceKey {
+    /// The key of `nonce`.
+    pub fn of(nonce: &str) -> Self {
+        if nonce.len() == 36
+            && let Ok(uuid) = uuid::Uuid::try_parse(nonce)
+        {
+            let mut canonical = [0; 36];
+            if uuid.hyphenated().encode_lower(&mut canonical).as_bytes() == nonce.as_bytes() {
+                return Self::Uuid(uuid.into_bytes());
             }
         }
         let mut other = Vec::with_capacity(OTHER_PREFIX.len() + nonce.len());
@@ -69,10 +72,19 @@ impl Key {
         Self::Other(other)
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    /// The key as stored.
+    pub fn as_bytes(&self) -> &[u8] {
         match self {
             Self::Uuid(bytes) => bytes,
             Self::Other(bytes) => bytes,
+        }
+    }
+
+    /// The key stored as `bytes`.
+    fn from_stored(bytes: Vec<u8>) -> Self {
+        match <[u8; 16]>::try_from(bytes.as_slice()) {
+            Ok(uuid) => Self::Uuid(uuid),
+            Err(_) => Self::Other(bytes),
         }
     }
 }
@@ -101,17 +113,11 @@ fn padded_rows(rows: usize) -> usize {
     rows.next_power_of_two().min(MAX_BATCH)
 }
 
-/// `INSERT ... VALUES (?, ?, ?, ?), (?, ...) ON CONFLICT DO NOTHING RETURNING ...` for `rows`
-/// rows, a power of two up to [`MAX_BATCH`].
-///
-/// SQLite gets anonymous `?` parameters: it looks numbered (`$n`) parameters up in a list,
-/// when parsing and again when sqlx asks each one's name to bind it, which is quadratic in the
-/// parameter count and was a tenth of the writer's time at 256 rows. PostgreSQL reads only
-/// `$n`.
-fn insert_statement(db: &Db, rows: usize) -> &'static str {
-    static SQLITE: OnceLock<Vec<String>> = OnceLock::new();
-    static POSTGRES: OnceLock<Vec<String>> = OnceLock::new();
-    let build = |numbered: bool| {
+/// PostgreSQL's `INSERT ... VALUES ($1, $2, $3, $4), ... ON CONFLICT DO NOTHING RETURNING ...`
+/// for `rows` rows, a power of two up to [`MAX_BATCH`].
+fn insert_statement(rows: usize) -> &'static str {
+    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
+    let statements = STATEMENTS.get_or_init(|| {
         (0..=MAX_BATCH.trailing_zeros())
             .map(|power| {
                 let mut sql = String::from(
@@ -121,18 +127,14 @@ fn insert_statement(db: &Db, rows: usize) -> &'static str {
                     if row > 0 {
                         sql.push_str(", ");
                     }
-                    if numbered {
-                        let first = row * 4 + 1;
-                        let _ = write!(
-                            sql,
-                            "(${first}, ${}, ${}, ${})",
-                            first + 1,
-                            first + 2,
-                            first + 3
-                        );
-                    } else {
-                        sql.push_str("(?, ?, ?, ?)");
-                    }
+                    let first = row * 4 + 1;
+                    let _ = write!(
+                        sql,
+                        "(${first}, ${}, ${}, ${})",
+                        first + 1,
+                        first + 2,
+                        first + 3
+                    );
                 }
                 sql.push_str(
                     " ON CONFLICT (account_id, nonce) DO NOTHING RETURNING account_id, nonce",
@@ -140,21 +142,159 @@ fn insert_statement(db: &Db, rows: usize) -> &'static str {
                 sql
             })
             .collect()
-    };
-    let statements = match db {
-        Db::Sqlite(_) => SQLITE.get_or_init(|| build(false)),
-        Db::Postgres(_) => POSTGRES.get_or_init(|| build(true)),
-    };
+    });
     &statements[rows.trailing_zeros() as usize]
 }
 
-/// Records nonces, [`MAX_BATCH`] to a statement; returns for each whether it was fresh.
+/// SQLite's append of `rows` rows, a power of two up to [`MAX_BATCH`]: rows whose first value
+/// is `NULL` are padding and are left out.
+///
+/// The parameters are anonymous `?`: SQLite looks numbered (`$n`) parameters up in a list,
+/// when parsing and again when sqlx asks each one's name to bind it, which is quadratic in the
+/// parameter count and was a tenth of the writer's time at 256 rows.
+fn append_statement(rows: usize) -> &'static str {
+    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
+    let statements = STATEMENTS.get_or_init(|| {
+        (0..=MAX_BATCH.trailing_zeros())
+            .map(|power| {
+                let mut sql = String::from(
+                    "INSERT INTO install_nonces (account_id, nonce, first_seen, expires_at) \
+                     SELECT column1, column2, column3, column4 FROM (VALUES ",
+                );
+                for row in 0..1_usize << power {
+                    if row > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str("(?, ?, ?, ?)");
+                }
+                sql.push_str(") WHERE column1 IS NOT NULL");
+                sql
+            })
+            .collect()
+    });
+    &statements[rows.trailing_zeros() as usize]
+}
+
+/// SQLite's log, appended to through a connection of its own.
+///
+/// The connection is opened as the server's (WAL, `synchronous=FULL`), and its statement cache
+/// keeps the append statements prepared. It is not a pool of one: a pool pings the connection
+/// each time it is returned, a second hop to SQLite's worker thread for every batch.
+#[derive(Debug)]
+pub struct NonceLog {
+    connection: sqlx::SqliteConnection,
+}
+
+impl NonceLog {
+    /// Opens the log of the SQLite database `db`.
+    pub async fn open(db: &Db) -> sqlx::Result<Self> {
+        use sqlx::ConnectOptions as _;
+        let Db::Sqlite(pool) = db else {
+            return Err(sqlx::Error::Protocol(
+                "the install nonce log is SQLite's; PostgreSQL records with record_batch"
+                    .to_owned(),
+            ));
+        };
+        Ok(Self {
+            connection: pool.connect_options().connect().await?,
+        })
+    }
+
+    /// Appends nonces, [`MAX_BATCH`] to a statement, in one transaction: one commit (one fsync
+    /// with `synchronous=FULL`) however many there are.
+    ///
+    /// Appending decides nothing: [`crate::replay`] has already found each nonce fresh.
+    pub async fn append(&mut self, batch: &[NewNonce]) -> sqlx::Result<()> {
+        if batch.len() <= MAX_BATCH {
+            return append_chunk(&mut self.connection, batch).await;
+        }
+        let mut transaction = sqlx::Connection::begin(&mut self.connection).await?;
+        for chunk in batch.chunks(MAX_BATCH) {
+            append_chunk(&mut *transaction, chunk).await?;
+        }
+        transaction.commit().await
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        let _ = sqlx::Connection::close(self.connection).await;
+    }
+}
+
+async fn append_chunk<'c>(
+    executor: impl sqlx::SqliteExecutor<'c>,
+    chunk: &[NewNonce],
+) -> sqlx::Result<()> {
+    let rows = padded_rows(chunk.len());
+    let mut query = sqlx::query(append_statement(rows));
+    for entry in chunk {
+        query = query
+            .bind(entry.account.as_str())
+            .bind(NonceKey::of(&entry.nonce).as_bytes().to_vec())
+            .bind(entry.now)
+            .bind(entry.expires_at);
+    }
+    for _ in chunk.len()..rows {
+        query = query
+            .bind(None::<&str>)
+            .bind(None::<Vec<u8>>)
+            .bind(None::<i64>)
+            .bind(None::<i64>);
+    }
+    query.execute(executor).await.map(drop)
+}
+
+/// A nonce read back from SQLite's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedNonce {
+    /// The account whose key signed the token.
+    pub account: String,
+    /// The nonce's key.
+    pub key: NonceKey,
+    /// When it was first seen, unix seconds.
+    pub first_seen: i64,
+    /// When it may be forgotten, unix seconds.
+    pub expires_at: i64,
+}
+
+/// Every nonce whose token could still pass its `exp` check at `now`.
+pub async fn unexpired(db: &Db, now: i64) -> sqlx::Result<Vec<LoggedNonce>> {
+    let rows: Vec<(String, Vec<u8>, i64, i64)> = on_pool!(db, |pool| {
+        sqlx::query_as(
+        "SELECT account_id, nonce, first_seen, expires_at FROM install_nonces WHERE expires_at > $1"
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(account, key, first_seen, expires_at)| LoggedNonce {
+            account,
+            key: NonceKey::from_stored(key),
+            first_seen,
+            expires_at,
+        })
+        .collect())
+}
+
+/// Records nonces on PostgreSQL, [`MAX_BATCH`] to a statement; returns for each whether it
+/// was fresh.
 ///
 /// One statement is one commit (one fsync with `synchronous=FULL`), however many nonces it
 /// carries. Of equal entries in `batch`, the first is the one that counts; the others are
 /// replays.
 pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>> {
-    let keys: Vec<Key> = batch.iter().map(|entry| Key::of(&entry.nonce)).collect();
+    if !matches!(db, Db::Postgres(_)) {
+        return Err(sqlx::Error::Protocol(
+            "only PostgreSQL's install_nonces decides replays; SQLite's is a log (NonceLog)"
+                .to_owned(),
+        ));
+    }
+    let keys: Vec<NonceKey> = batch
+        .iter()
+        .map(|entry| NonceKey::of(&entry.nonce))
+        .collect();
     // The index of the first entry naming each (account, nonce).
     let mut first = HashMap::with_capacity(batch.len());
     let mut unique: Vec<(&NewNonce, &[u8])> = Vec::with_capacity(batch.len());
@@ -169,7 +309,7 @@ pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>
     let mut fresh = vec![false; batch.len()];
     for chunk in unique.chunks(MAX_BATCH) {
         let rows = padded_rows(chunk.len());
-        let sql = insert_statement(db, rows);
+        let sql = insert_statement(rows);
         // Padding repeats the last entry: a row equal to one inserted by the same statement is
         // a conflict, so it does nothing and returns nothing.
         let padded = chunk.iter().chain(std::iter::repeat_n(
@@ -197,38 +337,16 @@ pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>
     Ok(fresh)
 }
 
-/// When `nonce` was first seen in `account`, unix seconds.
+/// When `nonce` was first seen in `account`, unix seconds (PostgreSQL: SQLite's log has no
+/// index to find it by, and the server's memory knows).
 pub async fn first_seen(db: &Db, account: &IssuerId, nonce: &str) -> sqlx::Result<Option<i64>> {
     on_pool!(db, |pool| {
         sqlx::query_scalar(FIRST_SEEN)
             .bind(account.as_str())
-            .bind(Key::of(nonce).as_bytes())
+            .bind(NonceKey::of(nonce).as_bytes())
             .fetch_optional(pool)
             .await
     })
-}
-
-/// Records `nonce` for `account`, seen at `now`, to be kept until `expires_at` (unix seconds).
-pub async fn record(
-    db: &Db,
-    account: &IssuerId,
-    nonce: &str,
-    now: i64,
-    expires_at: i64,
-) -> sqlx::Result<NonceUse> {
-    let entry = NewNonce {
-        account: account.clone(),
-        nonce: nonce.to_owned(),
-        now,
-        expires_at,
-    };
-    if record_batch(db, std::slice::from_ref(&entry)).await?[0] {
-        Ok(NonceUse::Fresh)
-    } else {
-        Ok(NonceUse::Replayed {
-            first_seen: first_seen(db, account, nonce).await?,
-        })
-    }
 }
 
 /// Deletes the nonces whose tokens expired by `now`; returns how many.
@@ -249,33 +367,14 @@ pub async fn count(db: &Db) -> sqlx::Result<i64> {
     on_pool!(db, |pool| sqlx::query_scalar(COUNT).fetch_one(pool).await)
 }
 
-/// A database for the sandbox's nonce writer alone.
-///
-/// On SQLite, a pool of one connection of its own, opened as the server's (WAL,
-/// `synchronous=FULL`), whose statement cache keeps the insert statements prepared; on
-/// PostgreSQL, the server's pool. Close it when the writer stops.
-pub async fn writer(db: &Db) -> sqlx::Result<Db> {
-    match db {
-        Db::Sqlite(pool) => {
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .connect_with((*pool.connect_options()).clone())
-                .await?;
-            Ok(Db::Sqlite(pool))
-        }
-        Db::Postgres(_) => Ok(db.clone()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::Key;
+    use super::NonceKey;
 
     #[test]
     fn keys_are_equal_exactly_when_nonces_are() {
         let uuid = "0b7c9f0e-4b0a-4a4e-9d52-2f1c3a4b5c6d";
-        assert_eq!(Key::of(uuid).as_bytes().len(), 16);
+        assert_eq!(NonceKey::of(uuid).as_bytes().len(), 16);
         let others = [
             uuid.to_uppercase(),
             uuid.replace('-', ""),
@@ -283,11 +382,11 @@ mod tests {
             "abcdefghijklmnop".to_owned(),
             String::new(),
         ];
-        let keys: Vec<Key> = others.iter().map(|nonce| Key::of(nonce)).collect();
+        let keys: Vec<NonceKey> = others.iter().map(|nonce| NonceKey::of(nonce)).collect();
         for (nonce, key) in others.iter().zip(&keys) {
             assert_ne!(key.as_bytes().len(), 16, "{nonce}");
-            assert_ne!(*key, Key::of(uuid), "{nonce}");
-            assert_eq!(*key, Key::of(nonce), "{nonce}");
+            assert_ne!(*key, NonceKey::of(uuid), "{nonce}");
+            assert_eq!(*key, NonceKey::of(nonce), "{nonce}");
         }
         for (at, key) in keys.iter().enumerate() {
             assert!(keys[..at].iter().all(|other| other != key));
