@@ -215,87 +215,75 @@ impl SeenNonces {
     }
 }
 
-/// Makes nonces durable in batches: while one batch commits, the next gathers, so under load
-/// one commit (one fsync with SQLite's `synchronous=FULL`) serves many verifications instead of
-/// each paying its own. Alone, a verification waits for one commit as it would without it. On
-/// SQLite it appends to the log through a connection of its own ([`NonceLog`]); on PostgreSQL
-/// it inserts, and the database says which nonces were fresh.
-async fn write_nonces(db: Db, mut requests: mpsc::Receiver<NonceRequest>) {
-    let mut log = match &db {
-        Db::Sqlite(_) => match NonceLog::open(&db).await {
-            Ok(log) => Some(log),
-            Err(err) => {
-                // The receiver is dropped: each verification then reports the writer stopped.
-                tracing::error!("cannot open the install nonce log: {err}");
-                return;
-            }
-        },
-        Db::Postgres(_) => None,
-    };
+/// Appends the nonces sent to SQLite's log, on the calling thread, until every sender is gone.
+///
+/// Both writers work in batches: while one batch commits, the next gathers, so under load one
+/// commit (one fsync with SQLite's `synchronous=FULL`) serves many verifications instead of
+/// each paying its own. Alone, a verification waits for one commit as it would without them.
+fn write_log(mut log: NonceLog, mut requests: mpsc::Receiver<NonceRequest>) {
+    let mut batch = Vec::with_capacity(db::nonces::MAX_BATCH);
+    while requests.blocking_recv_many(&mut batch, db::nonces::MAX_BATCH) > 0 {
+        let written = log
+            .append(batch.iter().map(|request| &request.entry))
+            .map(|()| vec![true; batch.len()])
+            .map_err(|err| err.to_string());
+        reply(batch.drain(..), written);
+    }
+}
+
+/// Inserts the nonces sent into PostgreSQL, which says which were fresh.
+async fn write_database(db: Db, mut requests: mpsc::Receiver<NonceRequest>) {
     let mut batch = Vec::with_capacity(db::nonces::MAX_BATCH);
     while requests.recv_many(&mut batch, db::nonces::MAX_BATCH).await > 0 {
-        let (entries, replies): (Vec<NewNonce>, Vec<_>) = batch
-            .drain(..)
-            .map(|request: NonceRequest| (request.entry, request.reply))
-            .unzip();
-        let written = match &mut log {
-            Some(log) => log
-                .append(&entries)
-                .await
-                .map(|()| vec![true; entries.len()]),
-            None => db::nonces::record_batch(&db, &entries).await,
-        };
-        match written {
-            Ok(fresh) => {
-                for (reply, fresh) in replies.into_iter().zip(fresh) {
-                    let _ = reply.send(Ok(fresh));
-                }
-            }
-            Err(err) => {
-                let message = format!("cannot record install token nonces: {err}");
-                for reply in replies {
-                    let _ = reply.send(Err(message.clone()));
-                }
+        let entries: Vec<NewNonce> = batch.iter().map(|request| request.entry.clone()).collect();
+        let written = db::nonces::record_batch(&db, &entries)
+            .await
+            .map_err(|err| err.to_string());
+        reply(batch.drain(..), written);
+    }
+}
+
+fn reply(requests: impl Iterator<Item = NonceRequest>, written: Result<Vec<bool>, String>) {
+    match written {
+        Ok(fresh) => {
+            for (request, fresh) in requests.zip(fresh) {
+                let _ = request.reply.send(Ok(fresh));
             }
         }
-    }
-    // The server is gone: close the log's connection rather than leave it to a drop.
-    if let Some(log) = log {
-        log.close().await;
+        Err(err) => {
+            let message = format!("cannot record install token nonces: {err}");
+            for request in requests {
+                let _ = request.reply.send(Err(message.clone()));
+            }
+        }
     }
 }
 
 /// Starts the nonce writer for `db` and returns where to send it nonces.
 ///
-/// On SQLite the writer runs on a thread of its own, with its own connection. As a task among
-/// the verifications it would be woken, when a commit returns, behind every verification
-/// queued meanwhile, and so commit only once they are all done: the commits would follow the
+/// On SQLite the writer is a thread of its own, with its own connection. As a task among the
+/// verifications it would be woken, when a commit returns, behind every verification queued
+/// meanwhile, and so commit only once they are all done: the commits would follow the
 /// signature checks instead of overlapping them. On PostgreSQL it is a task on the server's
 /// runtime, because the pool's connections belong to it.
 fn start_writer(db: &Db) -> mpsc::Sender<NonceRequest> {
     let (sender, receiver) = mpsc::channel(4 * db::nonces::MAX_BATCH);
     match db {
-        Db::Sqlite(_) => {
-            let db = db.clone();
-            let started = std::thread::Builder::new()
-                .name("altdist-nonces".to_owned())
-                .spawn(move || {
-                    match tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    {
-                        Ok(runtime) => runtime.block_on(write_nonces(db, receiver)),
-                        // The receiver is dropped: each verification then reports the writer
-                        // as stopped.
-                        Err(err) => tracing::error!("cannot start the nonce writer: {err}"),
-                    }
-                });
-            if let Err(err) = started {
-                tracing::error!("cannot start the nonce writer's thread: {err}");
+        Db::Sqlite(_) => match NonceLog::open(db) {
+            Ok(log) => {
+                let started = std::thread::Builder::new()
+                    .name("altdist-nonces".to_owned())
+                    .spawn(move || write_log(log, receiver));
+                // Either way, without a writer the receiver is gone, and each verification
+                // reports the writer as stopped.
+                if let Err(err) = started {
+                    tracing::error!("cannot start the nonce writer's thread: {err}");
+                }
             }
-        }
+            Err(err) => tracing::error!("cannot open the install nonce log: {err}"),
+        },
         Db::Postgres(_) => {
-            tokio::spawn(write_nonces(db.clone(), receiver));
+            tokio::spawn(write_database(db.clone(), receiver));
         }
     }
     sender

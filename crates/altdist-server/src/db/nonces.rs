@@ -102,11 +102,12 @@ pub struct NewNonce {
     pub expires_at: i64,
 }
 
-/// The most nonces one statement records: 4 parameters each, far below SQLite's 32,766.
+/// The most nonces one statement records on PostgreSQL (4 parameters each), and one commit of
+/// SQLite's log.
 pub const MAX_BATCH: usize = 256;
 
-/// The row counts of the insert statements: the powers of two up to [`MAX_BATCH`]. A batch is
-/// padded up to the next one, so each backend has nine statements, which the connection's
+/// The row counts of PostgreSQL's insert statements: the powers of two up to [`MAX_BATCH`]. A
+/// batch is padded up to the next one, so there are nine statements, which each connection's
 /// statement cache keeps prepared; a statement per batch size would be parsed again for most
 /// batches, 1,024 parameters at a time.
 fn padded_rows(rows: usize) -> usize {
@@ -146,102 +147,57 @@ fn insert_statement(rows: usize) -> &'static str {
     &statements[rows.trailing_zeros() as usize]
 }
 
-/// SQLite's append of `rows` rows, a power of two up to [`MAX_BATCH`]: rows whose first value
-/// is `NULL` are padding and are left out.
+/// SQLite's log, appended to through a connection of its own, synchronously.
 ///
-/// The parameters are anonymous `?`: SQLite looks numbered (`$n`) parameters up in a list,
-/// when parsing and again when sqlx asks each one's name to bind it, which is quadratic in the
-/// parameter count and was a tenth of the writer's time at 256 rows.
-fn append_statement(rows: usize) -> &'static str {
-    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
-    let statements = STATEMENTS.get_or_init(|| {
-        (0..=MAX_BATCH.trailing_zeros())
-            .map(|power| {
-                let mut sql = String::from(
-                    "INSERT INTO install_nonces (account_id, nonce, first_seen, expires_at) \
-                     SELECT column1, column2, column3, column4 FROM (VALUES ",
-                );
-                for row in 0..1_usize << power {
-                    if row > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str("(?, ?, ?, ?)");
-                }
-                sql.push_str(") WHERE column1 IS NOT NULL");
-                sql
-            })
-            .collect()
-    });
-    &statements[rows.trailing_zeros() as usize]
-}
-
-/// SQLite's log, appended to through a connection of its own.
-///
-/// The connection is opened as the server's (WAL, `synchronous=FULL`), and its statement cache
-/// keeps the append statements prepared. It is not a pool of one: a pool pings the connection
-/// each time it is returned, a second hop to SQLite's worker thread for every batch.
+/// The log is written from a thread of its own ([`crate::replay`]), so it goes through
+/// rusqlite, not sqlx: sqlx runs each SQLite connection on a worker thread of its own, which
+/// would add a hop there and back to every batch. The connection is opened as the server's
+/// (WAL, `synchronous=FULL`, foreign keys on).
 #[derive(Debug)]
 pub struct NonceLog {
-    connection: sqlx::SqliteConnection,
+    connection: rusqlite::Connection,
 }
+
+const APPEND: &str = "INSERT INTO install_nonces (account_id, nonce, first_seen, expires_at) VALUES (?1, ?2, ?3, ?4)";
 
 impl NonceLog {
     /// Opens the log of the SQLite database `db`.
-    pub async fn open(db: &Db) -> sqlx::Result<Self> {
-        use sqlx::ConnectOptions as _;
+    pub fn open(db: &Db) -> rusqlite::Result<Self> {
         let Db::Sqlite(pool) = db else {
-            return Err(sqlx::Error::Protocol(
-                "the install nonce log is SQLite's; PostgreSQL records with record_batch"
-                    .to_owned(),
+            return Err(rusqlite::Error::InvalidPath(
+                "the install nonce log is SQLite's; PostgreSQL records with record_batch".into(),
             ));
         };
-        Ok(Self {
-            connection: pool.connect_options().connect().await?,
-        })
+        let connection = rusqlite::Connection::open(pool.connect_options().get_filename())?;
+        connection.busy_timeout(std::time::Duration::from_secs(10))?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.pragma_update(None, "foreign_keys", true)?;
+        Ok(Self { connection })
     }
 
-    /// Appends nonces, [`MAX_BATCH`] to a statement, in one transaction: one commit (one fsync
-    /// with `synchronous=FULL`) however many there are.
+    /// Appends nonces in one transaction: one commit (one fsync with `synchronous=FULL`)
+    /// however many there are.
     ///
     /// Appending decides nothing: [`crate::replay`] has already found each nonce fresh.
-    pub async fn append(&mut self, batch: &[NewNonce]) -> sqlx::Result<()> {
-        if batch.len() <= MAX_BATCH {
-            return append_chunk(&mut self.connection, batch).await;
+    pub fn append<'a>(
+        &mut self,
+        batch: impl IntoIterator<Item = &'a NewNonce>,
+    ) -> rusqlite::Result<()> {
+        let transaction = self.connection.transaction()?;
+        {
+            let mut append = transaction.prepare_cached(APPEND)?;
+            for entry in batch {
+                append.execute(rusqlite::params![
+                    entry.account.as_str(),
+                    NonceKey::of(&entry.nonce).as_bytes(),
+                    entry.now,
+                    entry.expires_at
+                ])?;
+            }
         }
-        let mut transaction = sqlx::Connection::begin(&mut self.connection).await?;
-        for chunk in batch.chunks(MAX_BATCH) {
-            append_chunk(&mut *transaction, chunk).await?;
-        }
-        transaction.commit().await
+        transaction.commit()
     }
-
-    /// Closes the connection.
-    pub async fn close(self) {
-        let _ = sqlx::Connection::close(self.connection).await;
-    }
-}
-
-async fn append_chunk<'c>(
-    executor: impl sqlx::SqliteExecutor<'c>,
-    chunk: &[NewNonce],
-) -> sqlx::Result<()> {
-    let rows = padded_rows(chunk.len());
-    let mut query = sqlx::query(append_statement(rows));
-    for entry in chunk {
-        query = query
-            .bind(entry.account.as_str())
-            .bind(NonceKey::of(&entry.nonce).as_bytes().to_vec())
-            .bind(entry.now)
-            .bind(entry.expires_at);
-    }
-    for _ in chunk.len()..rows {
-        query = query
-            .bind(None::<&str>)
-            .bind(None::<Vec<u8>>)
-            .bind(None::<i64>)
-            .bind(None::<i64>);
-    }
-    query.execute(executor).await.map(drop)
 }
 
 /// A nonce read back from SQLite's log.
