@@ -288,3 +288,52 @@ fn start_writer(db: &Db) -> mpsc::Sender<NonceRequest> {
     }
     sender
 }
+
+#[cfg(test)]
+mod tests {
+    use altdist::resource::IssuerId;
+
+    use super::*;
+
+    fn entry(account: &str, nonce: &str, now: i64) -> NewNonce {
+        NewNonce {
+            account: IssuerId(account.to_owned()),
+            nonce: nonce.to_owned(),
+            now,
+            expires_at: now + 100,
+        }
+    }
+
+    #[test]
+    fn the_first_claim_of_a_nonce_in_an_account_wins() {
+        let seen = SeenNonces::default();
+        let first = entry("a", "n", 10);
+        let key = NonceKey::of("n");
+        assert_eq!(seen.claim(&first, &key), None);
+        assert_eq!(seen.claim(&entry("a", "n", 20), &key), Some(10));
+        assert_eq!(seen.claim(&entry("b", "n", 20), &key), None, "per account");
+    }
+
+    #[test]
+    fn a_released_claim_is_forgotten_but_only_its_own() {
+        let seen = SeenNonces::default();
+        let key = NonceKey::of("n");
+        assert_eq!(seen.claim(&entry("a", "n", 10), &key), None);
+        // A release for another sighting (not the recorded first one) changes nothing.
+        seen.release("a", &key, 11);
+        assert_eq!(seen.claim(&entry("a", "n", 12), &key), Some(10));
+        seen.release("a", &key, 10);
+        assert_eq!(seen.claim(&entry("a", "n", 13), &key), None);
+    }
+
+    #[test]
+    fn pruning_forgets_expired_nonces_only() {
+        let seen = SeenNonces::default();
+        let (old, new) = (NonceKey::of("old"), NonceKey::of("new"));
+        assert_eq!(seen.claim(&entry("a", "old", 0), &old), None);
+        assert_eq!(seen.claim(&entry("a", "new", 50), &new), None);
+        seen.prune(100);
+        assert_eq!(seen.claim(&entry("a", "old", 101), &old), None);
+        assert_eq!(seen.claim(&entry("a", "new", 101), &new), Some(50));
+    }
+}
