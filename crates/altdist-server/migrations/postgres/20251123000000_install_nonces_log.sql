@@ -1,0 +1,4 @@
+-- Nothing changes on PostgreSQL. On SQLite this migration turns install_nonces into the
+-- append-only log of the server's in-memory replay guard (see the SQLite twin and
+-- src/replay.rs); PostgreSQL, which several servers share, keeps deciding replays with the
+-- table's primary key.
