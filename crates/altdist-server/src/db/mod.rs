@@ -133,6 +133,7 @@ impl Db {
             // A ping before every use would double the round trips of a one-query request; a
             // connection that broke since its last use fails that one query and is replaced.
             .test_before_acquire(false)
+            .max_lifetime(postgres::MAX_LIFETIME)
             .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await

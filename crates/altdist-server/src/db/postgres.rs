@@ -9,7 +9,8 @@
 //! or protocol error, and a request abandoned mid-statement (the client went away), whose
 //! connection may still owe the server's reply. A connection idle for longer than
 //! [`IDLE_BEFORE_PING`] is pinged before it is lent again, since the server or a firewall may
-//! have closed it meanwhile.
+//! have closed it meanwhile; one lent out for [`MAX_LIFETIME`] goes back to sqlx's pool to be
+//! replaced, as the pool itself would.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,6 +22,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a connection may sit unused before it is pinged on its next loan.
 pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
+/// How long a connection is lent out, from its first loan, before it is replaced.
+///
+/// It is then handed back to sqlx's pool, whose `max_lifetime` is set to the same (sqlx's
+/// default), so the pool closes it: connections parked here never reach the pool's own check.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// The connections of one server process to one PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -42,6 +49,8 @@ struct Shared {
 #[derive(Debug)]
 struct IdleConnection {
     connection: PoolConnection<Postgres>,
+    /// When it was first lent out.
+    first_lent: Instant,
     since: Instant,
 }
 
@@ -86,13 +95,14 @@ impl PgConnections {
                 .pop();
             let Some(IdleConnection {
                 mut connection,
+                first_lent,
                 since,
             }) = idle
             else {
                 break;
             };
             if since.elapsed() < IDLE_BEFORE_PING || connection.ping().await.is_ok() {
-                return Ok(self.loan(connection, permit));
+                return Ok(self.loan(connection, first_lent, permit));
             }
             // Dropped, it goes back to sqlx's pool, which closes it when its own ping fails.
         }
@@ -101,12 +111,18 @@ impl PgConnections {
         let connection = tokio::time::timeout(shared.acquire_timeout, shared.pool.acquire())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)??;
-        Ok(self.loan(connection, permit))
+        Ok(self.loan(connection, Instant::now(), permit))
     }
 
-    fn loan(&self, connection: PoolConnection<Postgres>, permit: OwnedSemaphorePermit) -> PgLoan {
+    fn loan(
+        &self,
+        connection: PoolConnection<Postgres>,
+        first_lent: Instant,
+        permit: OwnedSemaphorePermit,
+    ) -> PgLoan {
         PgLoan {
             connection: Some(connection),
+            first_lent,
             reusable: false,
             shared: Arc::clone(&self.shared),
             _permit: permit,
@@ -133,6 +149,7 @@ impl PgConnections {
 #[derive(Debug)]
 pub struct PgLoan {
     connection: Option<PoolConnection<Postgres>>,
+    first_lent: Instant,
     reusable: bool,
     shared: Arc<Shared>,
     // Released after `drop` has put the connection back, so the next loan finds it.
@@ -167,13 +184,17 @@ impl Drop for PgLoan {
         let Some(connection) = self.connection.take() else {
             return;
         };
-        if self.reusable && !self.shared.permits.is_closed() {
+        if self.reusable
+            && self.first_lent.elapsed() < MAX_LIFETIME
+            && !self.shared.permits.is_closed()
+        {
             self.shared
                 .idle
                 .lock()
                 .unwrap_or_else(|err| err.into_inner())
                 .push(IdleConnection {
                     connection,
+                    first_lent: self.first_lent,
                     since: Instant::now(),
                 });
         }
