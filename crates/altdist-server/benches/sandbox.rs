@@ -4,11 +4,13 @@
 //! `sandbox/verify_install` is the whole service minus HTTP: key lookup (warm cache), the
 //! library's checks, the app checks and the nonce insert into a real SQLite file (WAL,
 //! `synchronous=FULL`, as `altdist serve` opens it). The `_xN` variants keep N verifications in
-//! flight on a two-thread runtime (each one finished is replaced by the next) and compare with
-//! raw verify on two threads.
+//! flight on a two-thread runtime (N clients, each sending its next request when the previous
+//! one is answered) and compare with raw verify on two threads.
 //! Run: `cargo bench -p altdist-server --bench sandbox`.
 
 use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use altdist::jwt::unix_now;
@@ -178,28 +180,30 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// Verifies every request, `in_flight` at a time: as one finishes the next starts, the way a
-/// server under steady load from `in_flight` clients sees them.
+/// Verifies every request with `in_flight` clients: each sends its next request as soon as its
+/// previous one is answered, the way a server sees `in_flight` busy keep-alive connections.
+/// Requests are handed out in order from one shared list, so the clients finish together.
 async fn verify_all(
     state: &AppState,
     account: &IssuerId,
     requests: Vec<VerifyTokenRequest>,
     in_flight: usize,
 ) {
-    let mut requests = requests.into_iter();
-    let mut tasks = tokio::task::JoinSet::new();
-    let spawn = |tasks: &mut tokio::task::JoinSet<_>, request: VerifyTokenRequest| {
+    let requests = Arc::new(requests);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..in_flight {
         let (state, account) = (state.clone(), account.clone());
-        tasks.spawn(async move { sandbox::verify_install(&state, &account, &request).await });
-    };
-    for request in requests.by_ref().take(in_flight) {
-        spawn(&mut tasks, request);
+        let (requests, next) = (Arc::clone(&requests), Arc::clone(&next));
+        clients.spawn(async move {
+            while let Some(request) = requests.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let verification = sandbox::verify_install(&state, &account, request).await;
+                assert!(verification.unwrap().is_valid());
+            }
+        });
     }
-    while let Some(verification) = tasks.join_next().await {
-        assert!(verification.unwrap().unwrap().is_valid());
-        if let Some(request) = requests.next() {
-            spawn(&mut tasks, request);
-        }
+    for client in clients.join_all().await {
+        let () = client;
     }
 }
 
