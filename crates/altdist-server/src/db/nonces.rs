@@ -161,13 +161,8 @@ pub struct NonceLog {
 const APPEND: &str = "INSERT INTO install_nonces (account_id, nonce, first_seen, expires_at) VALUES (?1, ?2, ?3, ?4)";
 
 impl NonceLog {
-    /// Opens the log of the SQLite database `db`.
-    pub fn open(db: &Db) -> rusqlite::Result<Self> {
-        let Db::Sqlite(pool) = db else {
-            return Err(rusqlite::Error::InvalidPath(
-                "the install nonce log is SQLite's; PostgreSQL records with record_batch".into(),
-            ));
-        };
+    /// Opens the log of the SQLite database that `pool` is connected to.
+    pub fn open(pool: &sqlx::SqlitePool) -> rusqlite::Result<Self> {
         let connection = rusqlite::Connection::open(pool.connect_options().get_filename())?;
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;

@@ -11,10 +11,10 @@ use altdist::sandbox::{
     INSTALL_VERIFY_PATH, MARKETPLACE_VERIFY_PATH, SandboxVerification, VerifyTokenRequest,
 };
 use altdist::{InstallTokenClaims, MarketplaceTokenClaims, PrivateKey, TokenSigner};
-use altdist_server::AppState;
 use altdist_server::admin::{self, AppSpec};
 use altdist_server::auth::Role;
 use altdist_server::db::nonces::{self, NonceUse};
+use altdist_server::{AppState, Db};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -744,7 +744,10 @@ async fn on_sqlite_nonces_are_appended_to_the_log_and_read_back() {
             expires_at: if n % 2 == 0 { now + 60 } else { now - 1 },
         })
         .collect();
-    let mut log = nonces::NonceLog::open(&server.db).unwrap();
+    let Db::Sqlite(pool) = &server.db else {
+        unreachable!("a SQLite test server")
+    };
+    let mut log = nonces::NonceLog::open(pool).unwrap();
     log.append(&batch).unwrap();
     drop(log);
     assert_eq!(
