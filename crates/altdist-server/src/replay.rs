@@ -10,9 +10,9 @@
 //!   [`crate::db::Db::lock_for_serving`]): this process decides, from a map in memory, and the
 //!   database keeps a log that the map is rebuilt from when the server starts. A unique index
 //!   on random nonces dirties a B-tree page of its own for every nonce, 4 KiB written to the WAL
-//!   and again at the checkpoint; appending to a log fills pages in order, about fifty nonces
-//!   to a page. That was the difference between about a third of raw ECDSA verify throughput
-//!   and more than half (docs/PERFORMANCE-server.md).
+//!   and again at the checkpoint; appending to a log fills pages in order, 58 nonces to a page.
+//!   That took the sandbox from about a third of raw ECDSA verify throughput to about half
+//!   (docs/PERFORMANCE-server.md).
 //!
 //! Either way a verification is answered "fresh" only after its nonce is committed (with
 //! SQLite's `synchronous=FULL`, on disk): a nonce accepted before a crash or power cut is a
@@ -112,8 +112,7 @@ impl Replays {
     /// Runs a prune in the background unless one ran within [`NONCE_PRUNE_INTERVAL`].
     fn maybe_prune(&self, db: &Db, now: i64) {
         let last = self.last_prune.load(Ordering::Relaxed);
-        let interval = i64::try_from(NONCE_PRUNE_INTERVAL.as_secs()).unwrap_or(i64::MAX);
-        if now - last < interval
+        if now - last < crate::sandbox::seconds(NONCE_PRUNE_INTERVAL)
             || self
                 .last_prune
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
@@ -135,8 +134,8 @@ impl Replays {
 }
 
 /// SQLite's guard: every unexpired nonce of every account, with when it was first seen and when
-/// it may be forgotten. As many nonces as the log holds (bounded: docs/API.md), each a 49-byte
-/// hash-map entry, so 50 to 110 bytes with the map's spare room.
+/// it may be forgotten. As many nonces as the log holds (bounded: docs/API.md), each a 41-byte
+/// hash-map slot, so 47 to 84 bytes with the map's spare room.
 #[derive(Debug, Default)]
 struct SeenNonces {
     accounts: Mutex<HashMap<String, HashMap<NonceKey, Seen>>>,

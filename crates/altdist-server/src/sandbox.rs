@@ -44,7 +44,8 @@ pub fn nonce_retention() -> Duration {
     MAX_INSTALL_TOKEN_LIFETIME + DEFAULT_CLOCK_SKEW * 2
 }
 
-fn seconds(duration: Duration) -> i64 {
+/// Whole seconds of `duration`, for arithmetic on unix times.
+pub(crate) fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 

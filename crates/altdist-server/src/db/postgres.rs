@@ -216,6 +216,14 @@ mod tests {
         Some((database, db))
     }
 
+    /// How many connections wait on the stack for their next loan.
+    fn stacked(db: &Db) -> usize {
+        let Db::Postgres(connections) = db else {
+            unreachable!("a PostgreSQL test database")
+        };
+        connections.shared.idle.lock().unwrap().len()
+    }
+
     async fn backend_pid(db: &Db) -> sqlx::Result<i32> {
         on_pool!(db, |pool| sqlx::query_scalar("SELECT pg_backend_pid()")
             .fetch_one(pool)
@@ -228,6 +236,11 @@ mod tests {
             return;
         };
         let first = backend_pid(&db).await.unwrap();
+        assert_eq!(
+            stacked(&db),
+            1,
+            "back on the stack, not through sqlx's pool"
+        );
         for _ in 0..20 {
             assert_eq!(backend_pid(&db).await.unwrap(), first);
         }
@@ -239,6 +252,7 @@ mod tests {
             matches!(failed, Err(sqlx::Error::Database(_))),
             "{failed:?}"
         );
+        assert_eq!(stacked(&db), 1);
         assert_eq!(backend_pid(&db).await.unwrap(), first);
     }
 
@@ -257,6 +271,11 @@ mod tests {
             })
             .await;
             assert!(abandoned.is_err(), "the statement should still be running");
+            assert_eq!(
+                stacked(&db),
+                0,
+                "an abandoned loan goes back through sqlx's pool"
+            );
             let answer: i32 = on_pool!(&db, |pool| sqlx::query_scalar("SELECT $1")
                 .bind(round)
                 .fetch_one(pool)
@@ -289,6 +308,7 @@ mod tests {
             answers.push(backend_pid(&db).await);
         }
         assert!(answers[0].is_err(), "{answers:?}");
+        assert_eq!(stacked(&db), 1, "only the new connection is stacked");
         for answer in &answers[1..] {
             assert_ne!(*answer.as_ref().unwrap(), victim, "{answers:?}");
         }
