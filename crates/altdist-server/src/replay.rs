@@ -17,7 +17,8 @@
 //! Either way a verification is answered "fresh" only after its nonce is committed (with
 //! SQLite's `synchronous=FULL`, on disk): a nonce accepted before a crash or power cut is a
 //! replay after it. Concurrent verifications share commits: one writer records whatever is
-//! waiting in one commit.
+//! waiting in one commit, and on SQLite lets a batch gather first while verifications overlap
+//! (`GATHER_BATCH`), which took the sandbox to about two thirds of raw verify.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
