@@ -293,7 +293,7 @@ fn reply(requests: impl Iterator<Item = NonceRequest>, written: Result<Vec<bool>
 fn start_writer(db: &Db) -> mpsc::Sender<NonceRequest> {
     let (sender, receiver) = mpsc::channel(4 * db::nonces::MAX_BATCH);
     match db {
-        Db::Sqlite(pool) => match NonceLog::open(pool) {
+        Db::Sqlite(sqlite) => match NonceLog::open(sqlite) {
             Ok(log) => {
                 let started = std::thread::Builder::new()
                     .name("altdist-nonces".to_owned())

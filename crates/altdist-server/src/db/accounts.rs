@@ -6,7 +6,7 @@ use super::Db;
 
 /// Stores a new account.
 pub async fn insert(db: &Db, id: &IssuerId) -> sqlx::Result<()> {
-    on_pool!(db, |pool| sqlx::query(
+    on_pool_writing!(db, |pool| sqlx::query(
         "INSERT INTO accounts (id, created_at) VALUES ($1, $2)"
     )
     .bind(id.as_str())
@@ -20,9 +20,9 @@ pub async fn insert(db: &Db, id: &IssuerId) -> sqlx::Result<()> {
 pub async fn list(db: &Db) -> sqlx::Result<Vec<IssuerId>> {
     // Insertion order breaks ties of the millisecond: SQLite's rowid, PostgreSQL's identity.
     match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(sqlite) => {
             sqlx::query_scalar::<_, String>("SELECT id FROM accounts ORDER BY created_at, rowid")
-                .fetch_all(pool)
+                .fetch_all(sqlite.pool())
                 .await
         }
         Db::Postgres(_) => on_pool!(db, |pool| {

@@ -28,7 +28,7 @@ pub async fn insert(
     reference_name: &str,
 ) -> sqlx::Result<AltDistDomainRow> {
     let created_at = super::now();
-    on_pool!(db, |pool| {
+    on_pool_writing!(db, |pool| {
         sqlx::query(
         "INSERT INTO alt_dist_domains (id, account_id, domain, reference_name, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -108,7 +108,7 @@ pub async fn delete(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<bool>
     if !super::storable(id) {
         return Ok(false);
     }
-    on_pool!(db, |pool| sqlx::query(
+    on_pool_writing!(db, |pool| sqlx::query(
         "DELETE FROM alt_dist_domains WHERE id = $1 AND account_id = $2"
     )
     .bind(id)

@@ -25,7 +25,7 @@ pub async fn insert(
     app: Option<&AppId>,
     public_key: &str,
 ) -> sqlx::Result<()> {
-    on_pool!(db, |pool| {
+    on_pool_writing!(db, |pool| {
         sqlx::query(
         "INSERT INTO alt_dist_keys (id, account_id, app_id, public_key, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -149,7 +149,7 @@ pub async fn delete(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<bool>
     if !super::storable(id) {
         return Ok(false);
     }
-    on_pool!(db, |pool| sqlx::query(
+    on_pool_writing!(db, |pool| sqlx::query(
         "DELETE FROM alt_dist_keys WHERE id = $1 AND account_id = $2"
     )
     .bind(id)

@@ -38,7 +38,7 @@ pub struct NewApiKey<'a> {
 
 /// Stores a new key.
 pub async fn insert(db: &Db, key: &NewApiKey<'_>) -> sqlx::Result<()> {
-    on_pool!(db, |pool| {
+    on_pool_writing!(db, |pool| {
         sqlx::query(
         "INSERT INTO api_keys (id, account_id, role, individual, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -71,7 +71,7 @@ pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<ApiKeyRow>> {
 
 /// Revokes the key; `false` when there is no such key or it was revoked already.
 pub async fn revoke(db: &Db, id: &ApiKeyId) -> sqlx::Result<bool> {
-    on_pool!(db, |pool| sqlx::query(
+    on_pool_writing!(db, |pool| sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"
     )
     .bind(super::now())

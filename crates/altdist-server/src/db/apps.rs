@@ -186,7 +186,7 @@ pub struct NewApp<'a> {
 
 /// Stores a new app.
 pub async fn insert(db: &Db, app: &NewApp<'_>) -> sqlx::Result<()> {
-    on_pool!(db, |pool| {
+    on_pool_writing!(db, |pool| {
         sqlx::query(
         "INSERT INTO apps (id, account_id, name, bundle_id, sku, primary_locale, marketplace, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )

@@ -13,18 +13,41 @@
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres(connections) => {
-                async {
-                    let mut loan = connections.acquire().await?;
-                    let $pool = loan.connection();
-                    let result = $body;
-                    loan.finish(&result);
-                    result
-                }
-                .await
+            $crate::db::Db::Sqlite(sqlite) => {
+                let $pool = sqlite.pool();
+                $body
             }
+            $crate::db::Db::Postgres(connections) => on_postgres!(connections, |$pool| $body),
         }
+    };
+}
+
+/// `on_pool!` for a statement that writes: on SQLite it runs in this process's write turn
+/// ([`sqlite::SqliteDb::write_turn`]).
+macro_rules! on_pool_writing {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(sqlite) => {
+                let _turn = sqlite.write_turn().await;
+                let $pool = sqlite.pool();
+                $body
+            }
+            $crate::db::Db::Postgres(connections) => on_postgres!(connections, |$pool| $body),
+        }
+    };
+}
+
+/// `on_pool!`'s PostgreSQL arm: `$body` on a connection lent for it.
+macro_rules! on_postgres {
+    ($connections:expr, |$pool:ident| $body:expr) => {
+        async {
+            let mut loan = $connections.acquire().await?;
+            let $pool = loan.connection();
+            let result = $body;
+            loan.finish(&result);
+            result
+        }
+        .await
     };
 }
 
@@ -36,6 +59,7 @@ pub mod apps;
 pub mod nonces;
 pub mod postgres;
 pub mod rate_limits;
+pub mod sqlite;
 pub mod test_db;
 
 use std::path::Path;
@@ -47,15 +71,14 @@ use sqlx::ConnectOptions as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
 use self::postgres::PgConnections;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use self::sqlite::SqliteDb;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 /// A connection pool to one of the supported databases.
 #[derive(Debug, Clone)]
 pub enum Db {
     /// An embedded SQLite database file, for one server process.
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     /// A PostgreSQL database, which several server processes may share.
     Postgres(PgConnections),
 }
@@ -109,7 +132,7 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
-        Ok(Self::Sqlite(pool))
+        Ok(Self::Sqlite(SqliteDb::new(pool)))
     }
 
     async fn connect_postgres(url: &str) -> anyhow::Result<Self> {
@@ -155,7 +178,7 @@ impl Db {
         // On PostgreSQL the migrator holds an advisory lock while it runs, so several servers
         // starting at once on one database apply each migration once.
         match self {
-            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Self::Sqlite(sqlite) => SQLITE_MIGRATIONS.run(sqlite.pool()).await,
             Self::Postgres(connections) => POSTGRES_MIGRATIONS.run(connections.pool()).await,
         }
         .context("cannot apply the database migrations")
@@ -177,10 +200,10 @@ impl Db {
     /// beside the database file; a second server on the same file is refused with what to do
     /// instead. PostgreSQL needs no claim: several servers may share it.
     pub fn lock_for_serving(&self) -> anyhow::Result<Option<std::fs::File>> {
-        let Self::Sqlite(pool) = self else {
+        let Self::Sqlite(sqlite) = self else {
             return Ok(None);
         };
-        let database = pool.connect_options().get_filename().to_owned();
+        let database = sqlite.pool().connect_options().get_filename().to_owned();
         let mut path = database.clone().into_os_string();
         path.push(".serve-lock");
         let lock = std::fs::OpenOptions::new()
@@ -214,8 +237,8 @@ impl Db {
     /// A description of the database for people, without credentials.
     pub fn describe(&self) -> String {
         match self {
-            Self::Sqlite(pool) => {
-                let path = pool.connect_options().get_filename().to_owned();
+            Self::Sqlite(sqlite) => {
+                let path = sqlite.pool().connect_options().get_filename().to_owned();
                 let path = std::path::absolute(&path).unwrap_or(path);
                 format!("sqlite://{}", path.display())
             }
@@ -236,7 +259,7 @@ impl Db {
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
         match self {
-            Self::Sqlite(pool) => pool.close().await,
+            Self::Sqlite(sqlite) => sqlite.pool().close().await,
             Self::Postgres(connections) => connections.close().await,
         }
     }

@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 use altdist::resource::IssuerId;
 
 use super::Db;
+use super::sqlite::SqliteDb;
 
 /// What recording a nonce found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,33 +153,40 @@ fn insert_statement(rows: usize) -> &'static str {
 /// The log is written from a thread of its own ([`crate::replay`]), so it goes through
 /// rusqlite, not sqlx: sqlx runs each SQLite connection on a worker thread of its own, which
 /// would add a hop there and back to every batch. The connection is opened as the server's
-/// (WAL, `synchronous=FULL`, foreign keys on).
+/// (WAL, `synchronous=FULL`, foreign keys on), and appends in the server's write turn.
 #[derive(Debug)]
 pub struct NonceLog {
     connection: rusqlite::Connection,
+    database: SqliteDb,
 }
 
 const APPEND: &str = "INSERT INTO install_nonces (account_id, nonce, first_seen, expires_at) VALUES (?1, ?2, ?3, ?4)";
 
 impl NonceLog {
-    /// Opens the log of the SQLite database that `pool` is connected to.
-    pub fn open(pool: &sqlx::SqlitePool) -> rusqlite::Result<Self> {
-        let connection = rusqlite::Connection::open(pool.connect_options().get_filename())?;
+    /// Opens the log of `database`.
+    pub fn open(database: &SqliteDb) -> rusqlite::Result<Self> {
+        let options = database.pool().connect_options();
+        let connection = rusqlite::Connection::open(options.get_filename())?;
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", true)?;
-        Ok(Self { connection })
+        Ok(Self {
+            connection,
+            database: database.clone(),
+        })
     }
 
     /// Appends nonces in one transaction: one commit (one fsync with `synchronous=FULL`)
-    /// however many there are.
+    /// however many there are. Blocks the thread for the write turn, so call it outside the
+    /// async runtime.
     ///
     /// Appending decides nothing: [`crate::replay`] has already found each nonce fresh.
     pub fn append<'a>(
         &mut self,
         batch: impl IntoIterator<Item = &'a NewNonce>,
     ) -> rusqlite::Result<()> {
+        let _turn = self.database.blocking_write_turn();
         let transaction = self.connection.transaction()?;
         {
             let mut append = transaction.prepare_cached(APPEND)?;
@@ -267,7 +275,7 @@ pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>
             chunk.last().expect("chunks are never empty"),
             rows - chunk.len(),
         ));
-        let inserted: Vec<(String, Vec<u8>)> = on_pool!(db, |pool| {
+        let inserted: Vec<(String, Vec<u8>)> = on_pool_writing!(db, |pool| {
             let mut query = sqlx::query_as(sql);
             for (entry, key) in padded {
                 query = query
@@ -306,7 +314,7 @@ pub async fn first_seen(db: &Db, account: &IssuerId, nonce: &str) -> sqlx::Resul
 /// this scans the table, which is bounded (docs/API.md, "Sandbox") and pruned at most once a
 /// minute.
 pub async fn prune(db: &Db, now: i64) -> sqlx::Result<u64> {
-    on_pool!(db, |pool| sqlx::query(PRUNE)
+    on_pool_writing!(db, |pool| sqlx::query(PRUNE)
         .bind(now)
         .execute(pool)
         .await

@@ -12,7 +12,7 @@ const CHUNK: usize = 500;
 pub async fn add(db: &Db, minute: i64, counts: &[(String, i64)]) -> sqlx::Result<()> {
     for chunk in counts.chunks(CHUNK) {
         // One upsert for many keys; `excluded` is the row that did not go in, in both dialects.
-        on_pool!(db, |pool| {
+        on_pool_writing!(db, |pool| {
             let mut builder =
                 QueryBuilder::new("INSERT INTO rate_limit_counts (api_key_id, minute, count) ");
             builder.push_values(chunk, |mut row, (key, count)| {
@@ -54,7 +54,7 @@ pub async fn sums(db: &Db, since: i64, keys: &[String]) -> sqlx::Result<Vec<(Str
 
 /// Deletes the counts of minutes up to `until` (inclusive); returns how many rows went.
 pub async fn prune(db: &Db, until: i64) -> sqlx::Result<u64> {
-    on_pool!(db, |pool| sqlx::query(
+    on_pool_writing!(db, |pool| sqlx::query(
         "DELETE FROM rate_limit_counts WHERE minute <= $1"
     )
     .bind(until)

@@ -282,9 +282,10 @@ backend_test!(health_needs_no_token_and_reports_the_database);
 #[tokio::test]
 async fn sqlite_is_durable() {
     let server = TestServer::start_on(Backend::Sqlite).await;
-    let altdist_server::Db::Sqlite(pool) = &server.db else {
+    let altdist_server::Db::Sqlite(sqlite) = &server.db else {
         unreachable!("a SQLite test server");
     };
+    let pool = sqlite.pool();
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(pool)
         .await

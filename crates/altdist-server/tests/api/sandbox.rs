@@ -744,12 +744,16 @@ async fn on_sqlite_nonces_are_appended_to_the_log_and_read_back() {
             expires_at: if n % 2 == 0 { now + 60 } else { now - 1 },
         })
         .collect();
-    let Db::Sqlite(pool) = &server.db else {
+    let Db::Sqlite(sqlite) = &server.db else {
         unreachable!("a SQLite test server")
     };
-    let mut log = nonces::NonceLog::open(pool).unwrap();
-    log.append(&batch).unwrap();
-    drop(log);
+    let mut log = nonces::NonceLog::open(sqlite).unwrap();
+    // As the server does: on a thread outside the runtime, which the write turn blocks.
+    let appended = batch.clone();
+    tokio::task::spawn_blocking(move || log.append(&appended))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         nonces::count(&server.db).await.unwrap(),
         i64::try_from(batch.len()).unwrap()
