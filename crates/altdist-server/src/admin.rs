@@ -214,11 +214,14 @@ pub async fn bootstrap(
     data_dir: &Path,
     base_url: &str,
 ) -> anyhow::Result<Option<Bootstrap>> {
-    if !db::accounts::list(db).await?.is_empty() {
+    let issuer_id = IssuerId(uuid::Uuid::new_v4().to_string());
+    let created = db::accounts::insert_first(db, &issuer_id)
+        .await
+        .context("cannot create the first account")?;
+    if !created {
         return Ok(None);
     }
     let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_owned());
-    let issuer_id = create_account(db).await?;
     let key = create_api_key(db, &issuer_id, Role::Admin, false).await?;
     let private_key_path = data_dir.join(format!("AuthKey_{}.p8", key.id));
     write_private_key(&key, &private_key_path)?;

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use altdist_server::{Db, admin};
+
 use crate::common::{Backend, TestServer, fresh_public_key};
 
 async fn race(server: Arc<TestServer>, app: Option<altdist::resource::AppId>) -> (usize, usize) {
@@ -51,4 +53,43 @@ async fn fifty_concurrent_creates_for_one_app_give_one_201(backend: Backend) {
 backend_test!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     fifty_concurrent_creates_for_one_app_give_one_201
+);
+
+/// Servers starting at once on one empty database, as several replicas do on PostgreSQL: each
+/// has its own connections (its own `Db`), and exactly one creates the first account and key.
+async fn of_concurrent_first_starts_exactly_one_creates_the_account(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, database) = backend.open(&dir.path().join("server-0")).await;
+    let url = match &database {
+        Some(database) => database.url().to_owned(),
+        None => altdist_server::Db::default_url(&dir.path().join("server-0")),
+    };
+    let mut servers = vec![first];
+    for _ in 1..4 {
+        servers.push(Db::connect(&url).await.unwrap());
+    }
+    let mut starts = tokio::task::JoinSet::new();
+    for (n, db) in servers.iter().enumerate() {
+        let (db, data_dir) = (db.clone(), dir.path().join(format!("server-{n}")));
+        std::fs::create_dir_all(&data_dir).unwrap();
+        starts.spawn(async move {
+            admin::bootstrap(&db, &data_dir, "http://127.0.0.1")
+                .await
+                .unwrap()
+        });
+    }
+    let created: Vec<_> = starts.join_all().await.into_iter().flatten().collect();
+    assert_eq!(created.len(), 1, "one first start: {created:?}");
+    let accounts = altdist_server::db::accounts::list(&servers[0])
+        .await
+        .unwrap();
+    assert_eq!(accounts, vec![created[0].issuer_id.clone()]);
+    for db in &servers {
+        db.close().await;
+    }
+    drop(database);
+}
+backend_test!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    of_concurrent_first_starts_exactly_one_creates_the_account
 );
