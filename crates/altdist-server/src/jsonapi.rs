@@ -9,7 +9,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
 
 use crate::app::AppState;
-use crate::db::Page;
+use crate::db::{Page, PageAfter};
 use crate::error::ApiError;
 
 /// Apple's default page size.
@@ -142,8 +142,23 @@ impl Params {
         }
     }
 
-    /// `limit` and `cursor` as a page.
+    /// `limit` and `cursor` as a page by position, for a list sorted as the client chose.
     pub fn page(&self) -> Result<Page, ApiError> {
+        Ok(Page {
+            offset: self.cursor(CursorKind::Offset)?,
+            limit: self.limit()?,
+        })
+    }
+
+    /// `limit` and `cursor` as the page after a row, for a list in insertion order.
+    pub fn page_after(&self) -> Result<PageAfter, ApiError> {
+        Ok(PageAfter {
+            after: self.cursor(CursorKind::After)?,
+            limit: self.limit()?,
+        })
+    }
+
+    fn limit(&self) -> Result<i64, ApiError> {
         let limit = match self.get("limit") {
             None => DEFAULT_LIMIT,
             Some(value) => value
@@ -157,19 +172,20 @@ impl Params {
                     )
                 })?,
         };
-        let offset = match self.get("cursor") {
-            None => 0,
-            Some(cursor) => decode_cursor(cursor).ok_or_else(|| {
+        Ok(i64::from(limit))
+    }
+
+    /// The cursor's value; 0, the start of the list, without one.
+    fn cursor(&self, kind: CursorKind) -> Result<i64, ApiError> {
+        match self.get("cursor") {
+            None => Ok(0),
+            Some(cursor) => kind.decode(cursor).ok_or_else(|| {
                 ApiError::invalid_parameter(
                     "cursor",
-                    "the cursor is not one this server wrote; use the links.next URL of the previous page",
+                    "the cursor is not one this endpoint wrote; use the links.next URL of the previous page, or start again from the first page",
                 )
-            })?,
-        };
-        Ok(Page {
-            offset,
-            limit: i64::from(limit),
-        })
+            }),
+        }
     }
 
     /// The query string as the server writes it in links: percent-encoded, brackets included.
@@ -210,17 +226,34 @@ fn with_query(mut url: String, query: &str) -> String {
     url
 }
 
-fn encode_cursor(offset: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{{\"offset\":{offset}}}"))
+/// What a cursor holds: a position (`{"offset":N}`), or the `seq` of the last row shown
+/// (`{"after":N}`); base64url JSON, opaque to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CursorKind {
+    Offset,
+    After,
 }
 
-fn decode_cursor(cursor: &str) -> Option<i64> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).ok()?;
-    let value: Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("offset")?.as_i64().filter(|offset| *offset >= 0)
+impl CursorKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Offset => "offset",
+            Self::After => "after",
+        }
+    }
+
+    fn encode(self, value: i64) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{{\"{}\":{value}}}", self.name()))
+    }
+
+    fn decode(self, cursor: &str) -> Option<i64> {
+        let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).ok()?;
+        let value: Value = serde_json::from_slice(&bytes).ok()?;
+        value.get(self.name())?.as_i64().filter(|value| *value >= 0)
+    }
 }
 
-/// `links` and `meta` of a page of `shown` resources out of `total`.
+/// `links` and `meta` of a page by position: `shown` resources from `page.offset`, of `total`.
 pub fn paging(
     state: &AppState,
     path: &str,
@@ -232,7 +265,32 @@ pub fn paging(
     let end = page
         .offset
         .saturating_add(i64::try_from(shown).unwrap_or(i64::MAX));
-    let next_cursor = (shown > 0 && end < total).then(|| encode_cursor(end));
+    let next_cursor = (shown > 0 && end < total).then(|| CursorKind::Offset.encode(end));
+    paging_links(state, path, params, page.limit, next_cursor, total)
+}
+
+/// `links` and `meta` of a page in insertion order: `next` is the page after it, if any
+/// ([`crate::db::split_page`]), of `total`.
+pub fn paging_after(
+    state: &AppState,
+    path: &str,
+    params: &Params,
+    page: PageAfter,
+    next: Option<PageAfter>,
+    total: i64,
+) -> (PagedDocumentLinks, PagingInformation) {
+    let next_cursor = next.map(|next| CursorKind::After.encode(next.after));
+    paging_links(state, path, params, page.limit, next_cursor, total)
+}
+
+fn paging_links(
+    state: &AppState,
+    path: &str,
+    params: &Params,
+    limit: i64,
+    next_cursor: Option<String>,
+    total: i64,
+) -> (PagedDocumentLinks, PagingInformation) {
     let next = next_cursor
         .as_deref()
         .map(|cursor| with_query(state.url(path), &params.encode(Some(cursor))));
@@ -245,7 +303,7 @@ pub fn paging(
         PagingInformation {
             paging: Paging {
                 total: Some(u64::try_from(total).unwrap_or(0)),
-                limit: u32::try_from(page.limit).unwrap_or(DEFAULT_LIMIT),
+                limit: u32::try_from(limit).unwrap_or(DEFAULT_LIMIT),
                 next_cursor,
             },
         },
@@ -424,12 +482,26 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        assert_eq!(decode_cursor(&encode_cursor(150)), Some(150));
-        assert_eq!(decode_cursor("not a cursor"), None);
+        for kind in [CursorKind::Offset, CursorKind::After] {
+            assert_eq!(kind.decode(&kind.encode(150)), Some(150));
+            assert_eq!(kind.decode("not a cursor"), None);
+            let negative = URL_SAFE_NO_PAD.encode(format!("{{\"{}\":-1}}", kind.name()));
+            assert_eq!(kind.decode(&negative), None);
+        }
+        // A cursor of one kind is no cursor of the other: each list reads only its own.
         assert_eq!(
-            decode_cursor(&URL_SAFE_NO_PAD.encode("{\"offset\":-1}")),
+            CursorKind::After.decode(&CursorKind::Offset.encode(3)),
             None
         );
+        assert!(matches!(
+            params(
+                &format!("cursor={}", CursorKind::Offset.encode(3)),
+                &["cursor"]
+            )
+            .unwrap()
+            .page_after(),
+            Err(ApiError::ParameterInvalid { .. })
+        ));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use altdist::resource::{AltDistDomainId, IssuerId};
 
-use super::{Db, Page};
+use super::{Db, Listed, PageAfter};
 
 /// A domain as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -80,15 +80,20 @@ pub async fn find_by_domain(
         .await)
 }
 
-/// A page of the account's domains, oldest first.
-pub async fn list(db: &Db, account: &IssuerId, page: Page) -> sqlx::Result<Vec<AltDistDomainRow>> {
+/// A page of the account's domains, oldest first. Returns one row more than the page's limit
+/// when there is a next page (see [`super::split_page`]).
+pub async fn list(
+    db: &Db,
+    account: &IssuerId,
+    page: PageAfter,
+) -> sqlx::Result<Vec<Listed<AltDistDomainRow>>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM alt_dist_domains WHERE account_id = $1 ORDER BY seq LIMIT $2 OFFSET $3"
+        "SELECT seq, {COLUMNS} FROM alt_dist_domains WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
     );
     on_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(account.as_str())
-        .bind(page.limit)
-        .bind(page.offset)
+        .bind(page.after)
+        .bind(page.limit.saturating_add(1))
         .fetch_all(pool)
         .await)
 }

@@ -2,7 +2,7 @@
 
 use altdist::resource::{AltDistKeyId, AppId, IssuerId};
 
-use super::{Db, Page};
+use super::{Db, Listed, PageAfter};
 
 /// An alternative distribution key as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -113,21 +113,22 @@ fn exists_clause(has_app: Option<bool>) -> &'static str {
     }
 }
 
-/// A page of the account's keys, oldest first; `has_app` is `exists[app]`.
+/// A page of the account's keys, oldest first; `has_app` is `exists[app]`. Returns one row
+/// more than the page's limit when there is a next page (see [`super::split_page`]).
 pub async fn list(
     db: &Db,
     account: &IssuerId,
     has_app: Option<bool>,
-    page: Page,
-) -> sqlx::Result<Vec<AltDistKeyRow>> {
+    page: PageAfter,
+) -> sqlx::Result<Vec<Listed<AltDistKeyRow>>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM alt_dist_keys WHERE account_id = $1{} ORDER BY seq LIMIT $2 OFFSET $3",
+        "SELECT seq, {COLUMNS} FROM alt_dist_keys WHERE account_id = $1 AND seq > $2{} ORDER BY seq LIMIT $3",
         exists_clause(has_app)
     );
     on_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(account.as_str())
-        .bind(page.limit)
-        .bind(page.offset)
+        .bind(page.after)
+        .bind(page.limit.saturating_add(1))
         .fetch_all(pool)
         .await)
 }

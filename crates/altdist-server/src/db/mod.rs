@@ -337,13 +337,51 @@ pub fn now() -> String {
         .unwrap_or_default()
 }
 
-/// Which page of a list to read.
+/// Which page of a list to read, by position: for lists sorted by what the client chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     /// Rows to skip.
     pub offset: i64,
     /// Rows to return, at most.
     pub limit: i64,
+}
+
+/// Which page of a list in insertion order to read: the rows after the last one shown.
+///
+/// A position would shift when rows before it are deleted, and a client deleting keys as it
+/// pages through them would skip every other page. A row's `seq` never changes, so every row
+/// that exists for the whole paging is listed exactly once, whatever is created or deleted
+/// meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageAfter {
+    /// The `seq` of the last row shown; 0 for the first page (`seq` starts at 1).
+    pub after: i64,
+    /// Rows to return, at most.
+    pub limit: i64,
+}
+
+/// A row of a list read with [`PageAfter`], with its place in the list.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Listed<T> {
+    /// The row's insertion order: SQLite's rowid, PostgreSQL's identity.
+    pub seq: i64,
+    /// The row.
+    #[sqlx(flatten)]
+    pub row: T,
+}
+
+/// A page of rows read for `page`, at most one more than its limit: the rows to show, and the
+/// page after them when the extra row exists.
+pub fn split_page<T>(mut rows: Vec<Listed<T>>, page: PageAfter) -> (Vec<T>, Option<PageAfter>) {
+    let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        PageAfter {
+            after: rows.last().map_or(page.after, |last| last.seq),
+            limit: page.limit,
+        }
+    });
+    (rows.into_iter().map(|listed| listed.row).collect(), next)
 }
 
 #[cfg(test)]

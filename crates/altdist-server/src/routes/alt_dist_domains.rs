@@ -54,11 +54,14 @@ pub async fn list_alt_dist_domains(
     uri: Uri,
 ) -> Result<Json<CollectionDocument<AltDistDomain>>, ApiError> {
     let params = Params::parse(&uri, &["limit", "cursor", FIELDS_PARAM])?;
-    let page = params.page()?;
+    let page = params.page_after()?;
     let fields = params.fields(AltDistDomainType::NAME, FIELDS)?;
     let total = db::alt_dist_domains::count(&state.db, &caller.account).await?;
-    let rows = db::alt_dist_domains::list(&state.db, &caller.account, page).await?;
-    let (links, meta) = jsonapi::paging(&state, uri.path(), &params, page, rows.len(), total);
+    let (rows, next) = db::split_page(
+        db::alt_dist_domains::list(&state.db, &caller.account, page).await?,
+        page,
+    );
+    let (links, meta) = jsonapi::paging_after(&state, uri.path(), &params, page, next, total);
     Ok(Json(CollectionDocument {
         data: rows
             .into_iter()

@@ -55,12 +55,15 @@ pub async fn list_alt_dist_keys(
     uri: Uri,
 ) -> Result<Json<CollectionDocument<AltDistKey>>, ApiError> {
     let params = Params::parse(&uri, &["limit", "cursor", "exists[app]", FIELDS_PARAM])?;
-    let page = params.page()?;
+    let page = params.page_after()?;
     let has_app = params.bool("exists[app]")?;
     let fields = fields(&params)?;
     let total = db::alt_dist_keys::count(&state.db, &caller.account, has_app).await?;
-    let rows = db::alt_dist_keys::list(&state.db, &caller.account, has_app, page).await?;
-    let (links, meta) = jsonapi::paging(&state, uri.path(), &params, page, rows.len(), total);
+    let (rows, next) = db::split_page(
+        db::alt_dist_keys::list(&state.db, &caller.account, has_app, page).await?,
+        page,
+    );
+    let (links, meta) = jsonapi::paging_after(&state, uri.path(), &params, page, next, total);
     Ok(Json(CollectionDocument {
         data: rows
             .into_iter()

@@ -346,6 +346,43 @@ async fn paging_filters_and_sparse_fieldsets(backend: Backend) {
 }
 backend_test!(paging_filters_and_sparse_fieldsets);
 
+/// A cleanup script's loop: read a page, delete what it shows, follow `links.next`. A position
+/// cursor would skip a page's worth of keys after every page deleted; this lists each key once.
+async fn deleting_keys_while_paging_skips_none(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
+    let admin = server.admin().await;
+    let mut created = Vec::new();
+    for n in 0..7 {
+        let app = server
+            .app(&admin.issuer, &format!("com.example.cleanup{n}"))
+            .await;
+        let response = server
+            .create_key(&admin, &fresh_public_key(), Some(&app))
+            .await;
+        assert_eq!(response.status, 201, "{}", response.text);
+        created.push(response.json["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut next = Some(server.url(&format!("{KEYS}?limit=2")));
+    while let Some(url) = next {
+        let page = server
+            .get(&admin, url.strip_prefix(&server.base).unwrap())
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        for key in page.json["data"].as_array().unwrap() {
+            let id = key["id"].as_str().unwrap().to_owned();
+            let deleted = server.delete(&admin, &format!("{KEYS}/{id}")).await;
+            assert_eq!(deleted.status, 204, "{}", deleted.text);
+            seen.push(id);
+        }
+        next = page.json["links"]["next"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, created, "every key once, oldest first");
+    let left = server.get(&admin, KEYS).await;
+    assert_eq!(left.json["meta"]["paging"]["total"], 0);
+}
+backend_test!(deleting_keys_while_paging_skips_none);
+
 async fn accounts_never_see_each_other(backend: Backend) {
     let server = TestServer::start_on(backend).await;
     let alice = server.admin().await;
