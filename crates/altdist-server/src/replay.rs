@@ -222,8 +222,8 @@ impl SeenNonces {
 /// A commit costs CPU as well as waiting: on a two-core VM each fsync took about 200 µs of the
 /// writer's CPU (the write, the flush, the interrupts), CPU the signature checks then lack.
 /// Committing whatever was waiting as soon as the previous commit returned made batches of
-/// about seven nonces; gathering for about one fsync's time first makes them several times
-/// larger, and took the sandbox at 64 in flight from about 54 % of raw verify to 60–75 %
+/// about five nonces; gathering for about one fsync's time first makes them about three times
+/// larger, and took the sandbox at 64 in flight from 46–59 % of raw verify to 60–76 %
 /// (docs/PERFORMANCE-server.md). Every nonce is still on disk before its answer.
 const GATHER_BATCH: Duration = Duration::from_micros(100);
 
