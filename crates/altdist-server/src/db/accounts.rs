@@ -66,11 +66,11 @@ pub async fn insert_first(db: &Db, id: &IssuerId) -> sqlx::Result<bool> {
 pub async fn list(db: &Db) -> sqlx::Result<Vec<IssuerId>> {
     // Insertion order breaks ties of the millisecond: SQLite's rowid, PostgreSQL's identity.
     match db {
-        Db::Sqlite(sqlite) => {
+        Db::Sqlite(_) => on_pool!(db, |pool| {
             sqlx::query_scalar::<_, String>("SELECT id FROM accounts ORDER BY created_at, rowid")
-                .fetch_all(sqlite.pool())
+                .fetch_all(pool)
                 .await
-        }
+        }),
         Db::Postgres(_) => on_pool!(db, |pool| {
             sqlx::query_scalar::<_, String>("SELECT id FROM accounts ORDER BY created_at, seq")
                 .fetch_all(pool)

@@ -7,17 +7,14 @@
 //! database first and returns `sqlx::Result`, so the caller decides what a missing row or a
 //! unique violation means for the client.
 
-/// Runs `$body` with `$pool` bound to an executor of the open database, whichever backend it
-/// is: SQLite's pool, or a connection lent by [`postgres::PgConnections`] for the one statement.
-/// The body is compiled once per backend, so it may use anything both `sqlx` drivers accept.
+/// Runs `$body` with `$pool` bound to a connection of the open database, whichever backend it
+/// is, lent by [`lending::Connections`] for the one statement. The body is compiled once per
+/// backend, so it may use anything both `sqlx` drivers accept.
 macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(sqlite) => {
-                let $pool = sqlite.pool();
-                $body
-            }
-            $crate::db::Db::Postgres(connections) => on_postgres!(connections, |$pool| $body),
+            $crate::db::Db::Sqlite(sqlite) => on_lent!(sqlite.connections(), |$pool| $body),
+            $crate::db::Db::Postgres(connections) => on_lent!(connections, |$pool| $body),
         }
     };
 }
@@ -29,16 +26,15 @@ macro_rules! on_pool_writing {
         match $db {
             $crate::db::Db::Sqlite(sqlite) => {
                 let _turn = sqlite.write_turn().await;
-                let $pool = sqlite.pool();
-                $body
+                on_lent!(sqlite.connections(), |$pool| $body)
             }
-            $crate::db::Db::Postgres(connections) => on_postgres!(connections, |$pool| $body),
+            $crate::db::Db::Postgres(connections) => on_lent!(connections, |$pool| $body),
         }
     };
 }
 
-/// `on_pool!`'s PostgreSQL arm: `$body` on a connection lent for it.
-macro_rules! on_postgres {
+/// `$body` on a connection lent by `$connections` for it.
+macro_rules! on_lent {
     ($connections:expr, |$pool:ident| $body:expr) => {
         async {
             let mut loan = $connections.acquire().await?;
@@ -56,6 +52,7 @@ pub mod alt_dist_domains;
 pub mod alt_dist_keys;
 pub mod api_keys;
 pub mod apps;
+pub mod lending;
 pub mod nonces;
 pub mod postgres;
 pub mod rate_limits;
@@ -85,6 +82,13 @@ pub enum Db {
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections each server process keeps to its SQLite database at most: readers run side by
+/// side in WAL mode; writers take turns anyway.
+const SQLITE_MAX_CONNECTIONS: u32 = 8;
+
+/// How long a statement waits for a free SQLite connection before it fails.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connections each server process keeps to PostgreSQL at most: enough for two busy CPUs, few
 /// enough that a handful of processes stay far below PostgreSQL's default `max_connections` (100).
@@ -126,13 +130,18 @@ impl Db {
             // level costs time on every request for no benefit.
             .disable_statement_logging();
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(SQLITE_MAX_CONNECTIONS)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+            .max_lifetime(lending::MAX_LIFETIME)
+            .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
-        Ok(Self::Sqlite(SqliteDb::new(pool)))
+        Ok(Self::Sqlite(SqliteDb::new(
+            pool,
+            SQLITE_MAX_CONNECTIONS,
+            SQLITE_ACQUIRE_TIMEOUT,
+        )))
     }
 
     async fn connect_postgres(url: &str) -> anyhow::Result<Self> {
@@ -156,7 +165,7 @@ impl Db {
             // A ping before every use would double the round trips of a one-query request; a
             // connection that broke since its last use fails that one query and is replaced.
             .test_before_acquire(false)
-            .max_lifetime(postgres::MAX_LIFETIME)
+            .max_lifetime(lending::MAX_LIFETIME)
             .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
@@ -244,7 +253,7 @@ impl Db {
             }
             // Built from the parts, so a password can never show.
             Self::Postgres(connections) => {
-                let options = connections.connect_options();
+                let options = connections.pool().connect_options();
                 format!(
                     "postgres://{}@{}:{}/{}",
                     options.get_username(),
@@ -259,7 +268,7 @@ impl Db {
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
         match self {
-            Self::Sqlite(sqlite) => sqlite.pool().close().await,
+            Self::Sqlite(sqlite) => sqlite.connections().close().await,
             Self::Postgres(connections) => connections.close().await,
         }
     }

@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use altdist::resource::IssuerId;
 
 use super::Db;
-use super::sqlite::SqliteDb;
+use super::sqlite::{SqliteDb, WriteTurn};
 
 /// What recording a nonce found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +157,7 @@ fn insert_statement(rows: usize) -> &'static str {
 #[derive(Debug)]
 pub struct NonceLog {
     connection: rusqlite::Connection,
-    database: SqliteDb,
+    writers: WriteTurn,
 }
 
 const APPEND: &str = "INSERT INTO install_nonces (account_id, nonce, first_seen, expires_at) VALUES (?1, ?2, ?3, ?4)";
@@ -173,7 +173,7 @@ impl NonceLog {
         connection.pragma_update(None, "foreign_keys", true)?;
         Ok(Self {
             connection,
-            database: database.clone(),
+            writers: database.writers().clone(),
         })
     }
 
@@ -186,7 +186,7 @@ impl NonceLog {
         &mut self,
         batch: impl IntoIterator<Item = &'a NewNonce>,
     ) -> rusqlite::Result<()> {
-        let _turn = self.database.blocking_write_turn();
+        let _turn = self.writers.blocking_take();
         let transaction = self.connection.transaction()?;
         {
             let mut append = transaction.prepare_cached(APPEND)?;

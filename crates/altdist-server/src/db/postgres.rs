@@ -1,203 +1,21 @@
-//! PostgreSQL connections handed out without sqlx's round trip on every release.
+//! PostgreSQL's connections, lent by [`super::lending::Connections`].
 //!
-//! sqlx's pool pings a connection each time it comes back (a `Sync` and a wait for
-//! `ReadyForQuery`), from a task it spawns, so a one-query request costs PostgreSQL two round
-//! trips. [`PgConnections`] keeps sqlx's pool for what it does well (opening connections, the
-//! limit on their number, closing them) and lends its connections out itself: a connection whose
-//! statement finished with an answer from the server goes straight back onto a stack. Every
-//! other case returns it to sqlx's pool, which pings it and closes it if it is broken: an I/O
-//! or protocol error, and a request abandoned mid-statement (the client went away), whose
-//! connection may still owe the server's reply. A connection idle for longer than
-//! [`IDLE_BEFORE_PING`] is pinged before it is lent again, since the server or a firewall may
-//! have closed it meanwhile; one lent out for [`MAX_LIFETIME`] goes back to sqlx's pool to be
-//! replaced, as the pool itself would.
+//! PostgreSQL reports how bad an error is: after one of severity `ERROR` (a unique violation,
+//! a division by zero) the session goes on; a `FATAL` or `PANIC` ends it.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use sqlx::Postgres;
+use sqlx::error::DatabaseError;
+use sqlx::postgres::{PgDatabaseError, PgSeverity};
 
-use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPool, PgSeverity};
-use sqlx::{Connection as _, Postgres};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-/// How long a connection may sit unused before it is pinged on its next loan.
-pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
-
-/// How long a connection is lent out, from its first loan, before it is replaced.
-///
-/// It is then handed back to sqlx's pool, whose `max_lifetime` is set to the same (sqlx's
-/// default), so the pool closes it: connections parked here never reach the pool's own check.
-pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+use super::lending::{Connections, Lendable};
 
 /// The connections of one server process to one PostgreSQL database.
-#[derive(Debug, Clone)]
-pub struct PgConnections {
-    shared: Arc<Shared>,
-}
+pub type PgConnections = Connections<Postgres>;
 
-#[derive(Debug)]
-struct Shared {
-    pool: PgPool,
-    /// One permit per connection the pool may open, so that loans wait here, in FIFO order,
-    /// and never inside sqlx's pool for a connection that sits on `idle`.
-    permits: Arc<Semaphore>,
-    /// Connections ready for the next loan, the most recently returned last.
-    idle: Mutex<Vec<IdleConnection>>,
-    acquire_timeout: Duration,
-}
-
-#[derive(Debug)]
-struct IdleConnection {
-    connection: PoolConnection<Postgres>,
-    /// When it was first lent out.
-    first_lent: Instant,
-    since: Instant,
-}
-
-impl PgConnections {
-    /// Lends connections of `pool`, at most `max_connections` at once (the pool's own limit).
-    pub fn new(pool: PgPool, max_connections: u32, acquire_timeout: Duration) -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                pool,
-                permits: Arc::new(Semaphore::new(max_connections as usize)),
-                idle: Mutex::new(Vec::new()),
-                acquire_timeout,
-            }),
-        }
-    }
-
-    /// sqlx's pool, for what takes its own connections: migrations.
-    pub fn pool(&self) -> &PgPool {
-        &self.shared.pool
-    }
-
-    /// The options connections are opened with.
-    pub fn connect_options(&self) -> Arc<PgConnectOptions> {
-        self.shared.pool.connect_options()
-    }
-
-    /// A connection for one statement; hand it back with [`PgLoan::finish`].
-    pub async fn acquire(&self) -> sqlx::Result<PgLoan> {
-        let shared = &self.shared;
-        let permit = tokio::time::timeout(
-            shared.acquire_timeout,
-            Arc::clone(&shared.permits).acquire_owned(),
-        )
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)?
-        .map_err(|_| sqlx::Error::PoolClosed)?;
-        loop {
-            let idle = shared
-                .idle
-                .lock()
-                .unwrap_or_else(|err| err.into_inner())
-                .pop();
-            let Some(IdleConnection {
-                mut connection,
-                first_lent,
-                since,
-            }) = idle
-            else {
-                break;
-            };
-            if since.elapsed() < IDLE_BEFORE_PING || connection.ping().await.is_ok() {
-                return Ok(self.loan(connection, first_lent, permit));
-            }
-            // Dropped, it goes back to sqlx's pool, which closes it when its own ping fails.
-        }
-        // Nothing idle: the permit guarantees the pool is below its limit, so this opens a
-        // connection (or takes one the pool got back) rather than waiting.
-        let connection = tokio::time::timeout(shared.acquire_timeout, shared.pool.acquire())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)??;
-        Ok(self.loan(connection, Instant::now(), permit))
-    }
-
-    fn loan(
-        &self,
-        connection: PoolConnection<Postgres>,
-        first_lent: Instant,
-        permit: OwnedSemaphorePermit,
-    ) -> PgLoan {
-        PgLoan {
-            connection: Some(connection),
-            first_lent,
-            reusable: false,
-            shared: Arc::clone(&self.shared),
-            _permit: permit,
-        }
-    }
-
-    /// Closes every connection, waiting for those lent out.
-    pub async fn close(&self) {
-        self.shared.permits.close();
-        let idle = std::mem::take(
-            &mut *self
-                .shared
-                .idle
-                .lock()
-                .unwrap_or_else(|err| err.into_inner()),
-        );
-        drop(idle);
-        self.shared.pool.close().await;
-    }
-}
-
-/// A connection lent by [`PgConnections`]. Dropped without [`PgLoan::finish`] (the statement's
-/// future was abandoned), it goes back through sqlx's pool, which pings it first.
-#[derive(Debug)]
-pub struct PgLoan {
-    connection: Option<PoolConnection<Postgres>>,
-    first_lent: Instant,
-    reusable: bool,
-    shared: Arc<Shared>,
-    // Released after `drop` has put the connection back, so the next loan finds it.
-    _permit: OwnedSemaphorePermit,
-}
-
-impl PgLoan {
-    /// The connection, to run statements on.
-    pub fn connection(&mut self) -> &mut sqlx::PgConnection {
-        self.connection
-            .as_deref_mut()
-            .expect("a loan holds its connection until dropped")
-    }
-
-    /// Marks the statement as done with `result`: the connection is lent again as it is when
-    /// the server answered and goes on (success, or an SQL error such as a unique violation);
-    /// after any other error, a `FATAL` one included, it goes back through sqlx's pool to be
-    /// checked.
-    pub fn finish<T>(mut self, result: &sqlx::Result<T>) {
-        self.reusable = match result {
-            Ok(_) => true,
-            Err(sqlx::Error::Database(err)) => err
-                .try_downcast_ref::<PgDatabaseError>()
-                .is_some_and(|err| matches!(err.severity(), PgSeverity::Error)),
-            Err(_) => false,
-        };
-    }
-}
-
-impl Drop for PgLoan {
-    fn drop(&mut self) {
-        let Some(connection) = self.connection.take() else {
-            return;
-        };
-        if self.reusable
-            && self.first_lent.elapsed() < MAX_LIFETIME
-            && !self.shared.permits.is_closed()
-        {
-            self.shared
-                .idle
-                .lock()
-                .unwrap_or_else(|err| err.into_inner())
-                .push(IdleConnection {
-                    connection,
-                    first_lent: self.first_lent,
-                    since: Instant::now(),
-                });
-        }
+impl Lendable for Postgres {
+    fn reusable_after(err: &(dyn DatabaseError + 'static)) -> bool {
+        err.try_downcast_ref::<PgDatabaseError>()
+            .is_some_and(|err| matches!(err.severity(), PgSeverity::Error))
     }
 }
 
@@ -221,7 +39,7 @@ mod tests {
         let Db::Postgres(connections) = db else {
             unreachable!("a PostgreSQL test database")
         };
-        connections.shared.idle.lock().unwrap().len()
+        connections.stacked()
     }
 
     async fn backend_pid(db: &Db) -> sqlx::Result<i32> {

@@ -6,50 +6,84 @@
 //! tries: under concurrent writes a request could sleep several times past the moment the lock
 //! was free, and creates and deletes on 8 connections had a p99 of 220–330 ms against a p50 of
 //! 2.6 ms (docs/PERFORMANCE-server.md). So every statement that writes first takes this
-//! process's write turn ([`SqliteDb::write_turn`]), a FIFO lock, and meets SQLite's lock free;
+//! process's write turn ([`WriteTurn`]), a FIFO lock, and meets SQLite's lock free;
 //! the busy handler is left for other processes on the same file (`altdist admin` while the
 //! server runs). Reads take no turn: in WAL mode they never wait for a writer.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::error::DatabaseError;
+use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::{Mutex, MutexGuard};
 
-/// A SQLite database: its connection pool, and the turn its writers take.
+use super::lending::{Connections, Lendable};
+
+/// A SQLite database: its connections, and the turn its writers take.
 #[derive(Debug, Clone)]
 pub struct SqliteDb {
-    pool: SqlitePool,
-    writers: Arc<Mutex<()>>,
+    connections: Connections<Sqlite>,
+    writers: WriteTurn,
 }
 
-impl SqliteDb {
-    /// The database `pool` is connected to.
-    pub fn new(pool: SqlitePool) -> Self {
-        Self {
-            pool,
-            writers: Arc::new(Mutex::new(())),
-        }
+/// This process's turn to write to one SQLite database, shared by all its writers.
+#[derive(Debug, Clone, Default)]
+pub struct WriteTurn(Arc<Mutex<()>>);
+
+impl WriteTurn {
+    /// Waits for the turn, first come first served; it lasts until the guard is dropped. Hold
+    /// it for one statement or one transaction, never across anything else that waits.
+    pub async fn take(&self) -> MutexGuard<'_, ()> {
+        self.0.lock().await
     }
 
-    /// The connection pool.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Waits for this process's turn to write, first come first served; the turn lasts until
-    /// the guard is dropped. Hold it for one statement or one transaction, never across
-    /// anything else that waits.
-    pub async fn write_turn(&self) -> MutexGuard<'_, ()> {
-        self.writers.lock().await
-    }
-
-    /// [`Self::write_turn`] for a thread outside the async runtime: it blocks the thread.
+    /// [`Self::take`] for a thread outside the async runtime: it blocks the thread.
     ///
     /// # Panics
     ///
     /// When called from within an async task, as tokio's `blocking_lock` does.
-    pub fn blocking_write_turn(&self) -> MutexGuard<'_, ()> {
-        self.writers.blocking_lock()
+    pub fn blocking_take(&self) -> MutexGuard<'_, ()> {
+        self.0.blocking_lock()
+    }
+}
+
+impl SqliteDb {
+    /// The database `pool` is connected to, lending at most `max_connections` of its
+    /// connections at once (the pool's own limit).
+    pub fn new(pool: SqlitePool, max_connections: u32, acquire_timeout: Duration) -> Self {
+        Self {
+            connections: Connections::new(pool, max_connections, acquire_timeout),
+            writers: WriteTurn::default(),
+        }
+    }
+
+    /// The connections, lent one statement at a time.
+    pub fn connections(&self) -> &Connections<Sqlite> {
+        &self.connections
+    }
+
+    /// sqlx's pool, for what takes its own connections: migrations, before any loan, and the
+    /// database's file name.
+    pub fn pool(&self) -> &SqlitePool {
+        self.connections.pool()
+    }
+
+    /// Waits for this process's turn to write ([`WriteTurn::take`]).
+    pub async fn write_turn(&self) -> MutexGuard<'_, ()> {
+        self.writers.take().await
+    }
+
+    /// The turn itself, for a writer of its own such as the sandbox's nonce log.
+    pub fn writers(&self) -> &WriteTurn {
+        &self.writers
+    }
+}
+
+/// An error SQLite reports (a constraint, a busy database) ends the statement, not the
+/// connection, which sqlx's own pool would lend again too.
+impl Lendable for Sqlite {
+    fn reusable_after(_err: &(dyn DatabaseError + 'static)) -> bool {
+        true
     }
 }
 
@@ -82,7 +116,7 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-        let db = Db::Sqlite(SqliteDb::new(pool));
+        let db = Db::Sqlite(SqliteDb::new(pool, 8, std::time::Duration::from_secs(10)));
         let mut writers = tokio::task::JoinSet::<sqlx::Result<()>>::new();
         for writer in 0..8_i64 {
             let db = db.clone();
@@ -111,5 +145,36 @@ mod tests {
         .await)
         .unwrap();
         assert_eq!(rows, 200);
+    }
+
+    /// A connection goes straight back onto the stack after its statement, failed or not,
+    /// instead of through sqlx's pool and its ping.
+    #[tokio::test]
+    async fn a_connection_is_lent_again_after_its_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&Db::default_url(dir.path())).await.unwrap();
+        let Db::Sqlite(sqlite) = &db else {
+            unreachable!("a SQLite URL")
+        };
+        for _ in 0..3 {
+            let one: i64 = on_pool!(&db, |pool| sqlx::query_scalar("SELECT 1")
+                .fetch_one(pool)
+                .await)
+            .unwrap();
+            assert_eq!(one, 1);
+            assert_eq!(sqlite.connections().stacked(), 1);
+        }
+        let failed: sqlx::Result<i64> = on_pool!(&db, |pool| sqlx::query_scalar(
+            "SELECT count(*) FROM no_such_table"
+        )
+        .fetch_one(pool)
+        .await);
+        assert!(
+            matches!(failed, Err(sqlx::Error::Database(_))),
+            "{failed:?}"
+        );
+        assert_eq!(sqlite.connections().stacked(), 1);
+        db.close().await;
+        assert_eq!(sqlite.connections().stacked(), 0);
     }
 }
