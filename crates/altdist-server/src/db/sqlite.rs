@@ -9,6 +9,8 @@
 //! process's write turn ([`WriteTurn`]), a FIFO lock, and meets SQLite's lock free;
 //! the busy handler is left for other processes on the same file (`altdist admin` while the
 //! server runs). Reads take no turn: in WAL mode they never wait for a writer.
+//!
+//! The connections themselves are lent by [`super::lending::Connections`], as PostgreSQL's are.
 
 use std::sync::Arc;
 use std::time::Duration;
