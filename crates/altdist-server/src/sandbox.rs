@@ -16,7 +16,7 @@ use altdist::resource::{AppId, IssuerId};
 use altdist::sandbox::VerifyTokenRequest;
 use altdist::{PrivateKey, PublicKey, TokenKind, Validation, Verification};
 
-use crate::db::nonces::{NewNonce, NonceUse};
+use crate::db::nonces::{NewNonce, NonceKey, NonceUse};
 use crate::db::{self, Db};
 use crate::replay::Replays;
 
@@ -449,7 +449,7 @@ pub async fn verify_install(
             let expires_at = exp.saturating_add(seconds(validation.clock_skew));
             let entry = NewNonce {
                 account: account.clone(),
-                nonce: nonce.clone(),
+                key: NonceKey::of(&nonce),
                 now,
                 expires_at,
             };

@@ -85,8 +85,12 @@ struct IdleConnection<DB: Database> {
 }
 
 impl<DB: Lendable> Connections<DB> {
-    /// Lends connections of `pool`, at most `max_connections` at once (the pool's own limit).
-    pub fn new(pool: Pool<DB>, max_connections: u32, acquire_timeout: Duration) -> Self {
+    /// Lends connections of `pool`, as many at once as the pool may open, each loan waiting
+    /// as long as the pool's `acquire_timeout`.
+    pub fn new(pool: Pool<DB>) -> Self {
+        let options = pool.options();
+        let (max_connections, acquire_timeout) =
+            (options.get_max_connections(), options.get_acquire_timeout());
         Self {
             shared: Arc::new(Shared {
                 pool,

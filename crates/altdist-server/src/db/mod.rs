@@ -20,17 +20,12 @@ macro_rules! on_pool {
 }
 
 /// `on_pool!` for a statement that writes: on SQLite it runs in this process's write turn
-/// ([`sqlite::SqliteDb::write_turn`]).
+/// ([`Db::write_turn`]).
 macro_rules! on_pool_writing {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::db::Db::Sqlite(sqlite) => {
-                let _turn = sqlite.write_turn().await;
-                on_lent!(sqlite.connections(), |$pool| $body)
-            }
-            $crate::db::Db::Postgres(connections) => on_lent!(connections, |$pool| $body),
-        }
-    };
+    ($db:expr, |$pool:ident| $body:expr) => {{
+        let _turn = $crate::db::Db::write_turn($db).await;
+        on_pool!($db, |$pool| $body)
+    }};
 }
 
 /// `$body` on a connection lent by `$connections` for it.
@@ -137,11 +132,7 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
-        Ok(Self::Sqlite(SqliteDb::new(
-            pool,
-            SQLITE_MAX_CONNECTIONS,
-            SQLITE_ACQUIRE_TIMEOUT,
-        )))
+        Ok(Self::Sqlite(SqliteDb::new(pool)))
     }
 
     async fn connect_postgres(url: &str) -> anyhow::Result<Self> {
@@ -170,11 +161,7 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {redacted}"))?;
-        Ok(Self::Postgres(PgConnections::new(
-            pool,
-            POSTGRES_MAX_CONNECTIONS,
-            POSTGRES_ACQUIRE_TIMEOUT,
-        )))
+        Ok(Self::Postgres(PgConnections::new(pool)))
     }
 
     /// The URL of the SQLite database file `altdist.db` in `data_dir`.
@@ -212,7 +199,7 @@ impl Db {
         let Self::Sqlite(sqlite) = self else {
             return Ok(None);
         };
-        let database = sqlite.pool().connect_options().get_filename().to_owned();
+        let database = sqlite.file();
         let mut path = database.clone().into_os_string();
         path.push(".serve-lock");
         let lock = std::fs::OpenOptions::new()
@@ -237,6 +224,15 @@ impl Db {
         }
     }
 
+    /// On SQLite, waits for this process's turn to write ([`sqlite::WriteTurn`]), held until
+    /// the guard is dropped; PostgreSQL has no turn to take.
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self {
+            Self::Sqlite(sqlite) => Some(sqlite.writers().take().await),
+            Self::Postgres(_) => None,
+        }
+    }
+
     /// Whether several server processes may share this database (PostgreSQL), so that state
     /// one process would keep in memory, like rate-limit counts, belongs in the database.
     pub fn is_shared(&self) -> bool {
@@ -247,7 +243,7 @@ impl Db {
     pub fn describe(&self) -> String {
         match self {
             Self::Sqlite(sqlite) => {
-                let path = sqlite.pool().connect_options().get_filename().to_owned();
+                let path = sqlite.file();
                 let path = std::path::absolute(&path).unwrap_or(path);
                 format!("sqlite://{}", path.display())
             }

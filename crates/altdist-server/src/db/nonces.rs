@@ -95,8 +95,8 @@ impl NonceKey {
 pub struct NewNonce {
     /// The account whose key signed the token.
     pub account: IssuerId,
-    /// The nonce.
-    pub nonce: String,
+    /// The nonce, as stored ([`NonceKey::of`] the claim, computed once per token).
+    pub key: NonceKey,
     /// When it was seen, unix seconds.
     pub now: i64,
     /// When it may be forgotten, unix seconds.
@@ -165,8 +165,7 @@ const APPEND: &str = "INSERT INTO install_nonces (account_id, nonce, first_seen,
 impl NonceLog {
     /// Opens the log of `database`.
     pub fn open(database: &SqliteDb) -> rusqlite::Result<Self> {
-        let options = database.pool().connect_options();
-        let connection = rusqlite::Connection::open(options.get_filename())?;
+        let connection = rusqlite::Connection::open(database.file())?;
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
@@ -193,7 +192,7 @@ impl NonceLog {
             for entry in batch {
                 append.execute(rusqlite::params![
                     entry.account.as_str(),
-                    NonceKey::of(&entry.nonce).as_bytes(),
+                    entry.key.as_bytes(),
                     entry.now,
                     entry.expires_at
                 ])?;
@@ -250,18 +249,14 @@ pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>
                 .to_owned(),
         ));
     }
-    let keys: Vec<NonceKey> = batch
-        .iter()
-        .map(|entry| NonceKey::of(&entry.nonce))
-        .collect();
     // The index of the first entry naming each (account, nonce).
     let mut first = HashMap::with_capacity(batch.len());
     let mut unique: Vec<(&NewNonce, &[u8])> = Vec::with_capacity(batch.len());
-    for (at, (entry, key)) in batch.iter().zip(&keys).enumerate() {
+    for (at, entry) in batch.iter().enumerate() {
         first
-            .entry((entry.account.as_str(), key.as_bytes()))
+            .entry((entry.account.as_str(), entry.key.as_bytes()))
             .or_insert_with(|| {
-                unique.push((entry, key.as_bytes()));
+                unique.push((entry, entry.key.as_bytes()));
                 at
             });
     }
@@ -298,11 +293,11 @@ pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>
 
 /// When `nonce` was first seen in `account`, unix seconds (PostgreSQL: SQLite's log has no
 /// index to find it by, and the server's memory knows).
-pub async fn first_seen(db: &Db, account: &IssuerId, nonce: &str) -> sqlx::Result<Option<i64>> {
+pub async fn first_seen(db: &Db, account: &IssuerId, key: &NonceKey) -> sqlx::Result<Option<i64>> {
     on_pool!(db, |pool| {
         sqlx::query_scalar(FIRST_SEEN)
             .bind(account.as_str())
-            .bind(NonceKey::of(nonce).as_bytes())
+            .bind(key.as_bytes())
             .fetch_optional(pool)
             .await
     })

@@ -13,7 +13,6 @@
 //! The connections themselves are lent by [`super::lending::Connections`], as PostgreSQL's are.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use sqlx::error::DatabaseError;
 use sqlx::{Sqlite, SqlitePool};
@@ -50,11 +49,10 @@ impl WriteTurn {
 }
 
 impl SqliteDb {
-    /// The database `pool` is connected to, lending at most `max_connections` of its
-    /// connections at once (the pool's own limit).
-    pub fn new(pool: SqlitePool, max_connections: u32, acquire_timeout: Duration) -> Self {
+    /// The database `pool` is connected to.
+    pub fn new(pool: SqlitePool) -> Self {
         Self {
-            connections: Connections::new(pool, max_connections, acquire_timeout),
+            connections: Connections::new(pool),
             writers: WriteTurn::default(),
         }
     }
@@ -70,14 +68,14 @@ impl SqliteDb {
         self.connections.pool()
     }
 
-    /// Waits for this process's turn to write ([`WriteTurn::take`]).
-    pub async fn write_turn(&self) -> MutexGuard<'_, ()> {
-        self.writers.take().await
-    }
-
-    /// The turn itself, for a writer of its own such as the sandbox's nonce log.
+    /// This process's turn to write.
     pub fn writers(&self) -> &WriteTurn {
         &self.writers
+    }
+
+    /// The database file.
+    pub fn file(&self) -> std::path::PathBuf {
+        self.pool().connect_options().get_filename().to_owned()
     }
 }
 
@@ -118,7 +116,7 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-        let db = Db::Sqlite(SqliteDb::new(pool, 8, std::time::Duration::from_secs(10)));
+        let db = Db::Sqlite(SqliteDb::new(pool));
         let mut writers = tokio::task::JoinSet::<sqlx::Result<()>>::new();
         for writer in 0..8_i64 {
             let db = db.clone();

@@ -610,7 +610,7 @@ async fn nonces_are_kept_until_their_token_expires_then_pruned(backend: Backend)
     let now = unix_now();
     let entry = |account: &IssuerId, nonce: &str, now: i64, expires_at: i64| nonces::NewNonce {
         account: account.clone(),
-        nonce: nonce.to_owned(),
+        key: nonces::NonceKey::of(nonce),
         now,
         expires_at,
     };
@@ -706,7 +706,7 @@ async fn on_postgres_the_first_use_in_a_batch_is_the_fresh_one() {
     let now = unix_now();
     let entry = |account: &IssuerId, nonce: &str| nonces::NewNonce {
         account: account.clone(),
-        nonce: nonce.to_owned(),
+        key: nonces::NonceKey::of(nonce),
         now,
         expires_at: now + 60,
     };
@@ -735,11 +735,11 @@ async fn on_sqlite_nonces_are_appended_to_the_log_and_read_back() {
     let batch: Vec<nonces::NewNonce> = (0..nonces::MAX_BATCH + 3)
         .map(|n| nonces::NewNonce {
             account: account.clone(),
-            nonce: if n == 0 {
+            key: nonces::NonceKey::of(&if n == 0 {
                 "not a uuid".to_owned()
             } else {
                 uuid::Uuid::new_v4().to_string()
-            },
+            }),
             now,
             expires_at: if n % 2 == 0 { now + 60 } else { now - 1 },
         })
@@ -762,7 +762,7 @@ async fn on_sqlite_nonces_are_appended_to_the_log_and_read_back() {
     let expected: Vec<nonces::NonceKey> = batch
         .iter()
         .filter(|entry| entry.expires_at > now)
-        .map(|entry| nonces::NonceKey::of(&entry.nonce))
+        .map(|entry| entry.key.clone())
         .collect();
     assert_eq!(
         unexpired
