@@ -383,3 +383,40 @@ fn api_token_from_a_credentials_file_flags_or_environment() {
         .unwrap();
     assert!(output.status.success(), "{}", util::describe(&output));
 }
+
+/// A token shaped as ruby-jwt writes it for fastlane (no `typ`, no `iat`): App Store Connect
+/// takes it, so `token verify --kind api` must too, and still hold it to the 20-minute rule.
+#[test]
+fn api_token_without_iat_or_typ_verifies_and_exp_alone_bounds_it() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let dir = Dir::new();
+    dir.write("public_key.pem", test_keys::PUBLIC);
+    let key = altdist::PrivateKey::from_pem(test_keys::SEC1_PRIVATE).unwrap();
+    let mint = |exp_in: i64| {
+        let claims = serde_json::json!({
+            "iss": "57246542-96fe-1a63-e053-0824d011072a",
+            "exp": altdist::jwt::unix_now() + exp_in,
+            "aud": "appstoreconnect-v1",
+        });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"2X9R4HXF34"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = key.sign(input.as_bytes()).unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    };
+    let report = dir.altdist_ok(&["token", "verify", "--kind", "api", &mint(1200)]);
+    assert!(
+        report.contains("valid App Store Connect API token"),
+        "{report}"
+    );
+    let output = dir.altdist(&["token", "verify", "--kind", "api", &mint(3600)]);
+    assert_eq!(output.status.code(), Some(1), "{}", util::describe(&output));
+    assert!(
+        util::stdout(&output).contains("FAIL lifetime  the token expires"),
+        "{}",
+        util::stdout(&output)
+    );
+}

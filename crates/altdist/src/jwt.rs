@@ -57,6 +57,17 @@ pub enum TokenKind {
     Marketplace,
 }
 
+impl TokenKind {
+    /// The kind's name with its indefinite article: "an App Store Connect API token".
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Self::Api => "an App Store Connect API token",
+            Self::Install => "an install verification token",
+            Self::Marketplace => "a marketplace token",
+        }
+    }
+}
+
 impl std::fmt::Display for TokenKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -67,9 +78,11 @@ impl std::fmt::Display for TokenKind {
     }
 }
 
-/// Claims of an App Store Connect API token.
+/// Claims of an App Store Connect API token, as altdist mints them.
 ///
-/// The constructors refuse lifetimes over 20 minutes, which App Store Connect rejects; build the
+/// altdist always writes `iat` (and the signer `typ`), though App Store Connect also accepts
+/// tokens without them; [`verify`] reads the claims as sent, so it accepts both. The constructors
+/// refuse lifetimes over 20 minutes, which App Store Connect rejects; build the
 /// struct directly to issue a longer-lived token on purpose (for example to test a server).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiTokenClaims {
@@ -397,7 +410,19 @@ impl DecodedToken<'_> {
     fn check_header(&self, validation: &Validation, checks: &mut Checks) {
         let alg = self.header.get("alg");
         checks.expect_value("alg", alg, "ES256");
-        checks.expect_value("typ", self.header.get("typ"), "JWT");
+        match (validation.kind, self.header.get("typ")) {
+            // Apple serves API tokens without `typ`: ruby-jwt (fastlane, Apple's own sample code)
+            // and PyJWT write none.
+            (TokenKind::Api, None) => checks.push(
+                "typ",
+                Ok("absent (optional in App Store Connect API tokens)".to_owned()),
+            ),
+            // RFC 7519 §5.1: "JWT" is compared case-insensitively.
+            (_, Some(Value::String(typ))) if typ.eq_ignore_ascii_case("JWT") => {
+                checks.push("typ", Ok(typ.clone()));
+            }
+            (_, found) => checks.expect_value("typ", found, "JWT"),
+        }
         let kid = self.header.get("kid");
         match (validation.kind, kid) {
             (TokenKind::Marketplace, None) if validation.expected_kid.is_none() => {}
@@ -428,7 +453,18 @@ impl DecodedToken<'_> {
     fn check_times(&self, validation: &Validation, checks: &mut Checks) {
         let now = validation.now.unwrap_or_else(unix_now);
         let skew = seconds(validation.clock_skew);
-        let iat = numeric_date(checks, "iat", self.claims.get("iat"));
+        let iat = match (validation.kind, self.claims.get("iat")) {
+            // Apple serves API tokens without `iat` (the generated npm SDKs, ruby-jwt as fastlane
+            // uses it, the PyJWT snippets); the lifetime rule below then reads `exp` alone.
+            (TokenKind::Api, None) => {
+                checks.push(
+                    "iat",
+                    Ok("absent (optional in App Store Connect API tokens)".to_owned()),
+                );
+                None
+            }
+            (_, found) => numeric_date(checks, "iat", found),
+        };
         let exp = numeric_date(checks, "exp", self.claims.get("exp"));
         if let Some(iat) = iat {
             checks.record(
@@ -456,31 +492,59 @@ impl DecodedToken<'_> {
                 },
             );
         }
-        if let (Some(iat), Some(exp)) = (iat, exp) {
-            let lifetime = exp - iat;
-            let result = match validation.max_lifetime() {
-                _ if lifetime <= 0 => Err(format!("exp ({exp}) is not after iat ({iat})")),
-                Some(Limit::AtMost(max)) if lifetime > seconds(max) => Err(format!(
-                    "the token lives {lifetime} seconds (exp - iat); a {} may live at most {} seconds",
-                    validation.kind,
-                    max.as_secs()
-                )),
-                Some(Limit::Below(limit)) if lifetime >= seconds(limit) => Err(format!(
-                    "the token lives {lifetime} seconds (exp - iat); a {} must live less than {} seconds",
-                    validation.kind,
-                    limit.as_secs()
-                )),
-                _ => Ok(format!("{lifetime} seconds")),
-            };
-            checks.push("lifetime", result);
+        let Some(exp) = exp else { return };
+        let kind = validation.kind.with_article();
+        let mut result = match (iat, validation.max_lifetime()) {
+            (Some(iat), _) if exp <= iat => Err(format!("exp ({exp}) is not after iat ({iat})")),
+            (Some(iat), Some(Limit::AtMost(max))) if exp - iat > seconds(max) => Err(format!(
+                "the token lives {} seconds (exp - iat); {kind} may live at most {} seconds",
+                exp - iat,
+                max.as_secs()
+            )),
+            (Some(iat), Some(Limit::Below(limit))) if exp - iat >= seconds(limit) => Err(format!(
+                "the token lives {} seconds (exp - iat); {kind} must live less than {} seconds",
+                exp - iat,
+                limit.as_secs()
+            )),
+            (Some(iat), _) => Ok(format!("{} seconds (exp - iat)", exp - iat)),
+            (None, _) => Ok(format!("expires in {} seconds", exp - now)),
+        };
+        // App Store Connect's own rule reads `exp` alone: "a token that expires more than 20
+        // minutes in the future is not valid", whether or not `iat` is there.
+        if validation.kind == TokenKind::Api
+            && let Some(Limit::AtMost(max)) = validation.max_lifetime()
+            && exp - now > seconds(max).saturating_add(skew)
+            && result.is_ok()
+        {
+            result = Err(format!(
+                "the token expires {} seconds from now (at {exp}, now {now}); {kind} may expire at most {} seconds in the future (allowed clock skew {skew} s)",
+                exp - now,
+                max.as_secs()
+            ));
         }
+        checks.push("lifetime", result);
     }
 
     fn check_claims(&self, validation: &Validation, checks: &mut Checks) {
         let claim = |name: &str| self.claims.get(name);
         match validation.kind {
             TokenKind::Api => {
-                checks.expect_value("aud", claim("aud"), API_AUDIENCE);
+                match claim("aud") {
+                    // RFC 7519 §4.1.3: `aud` may be an array; some libraries always write one.
+                    Some(Value::Array(audiences))
+                        if audiences.iter().any(|aud| aud == API_AUDIENCE) =>
+                    {
+                        checks.push("aud", Ok(Value::Array(audiences.clone()).to_string()));
+                    }
+                    Some(Value::Array(audiences)) => checks.fail(
+                        "aud",
+                        format!(
+                            "expected {API_AUDIENCE:?} or an array holding it, found {}",
+                            Value::Array(audiences.clone())
+                        ),
+                    ),
+                    found => checks.expect_value("aud", found, API_AUDIENCE),
+                }
                 match (claim("iss"), claim("sub")) {
                     (Some(iss), _) => {
                         checks.expect_string("iss", Some(iss), validation.expected_iss.as_deref(), |_| Ok(()))
@@ -960,6 +1024,117 @@ mod tests {
             failed(&verify(&token, &public(), &at_now(TokenKind::Api))),
             ["lifetime"]
         );
+    }
+
+    /// Signs any header and claims, as third-party libraries shape them.
+    fn sign_raw(header: &Value, claims: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let key = PrivateKey::from_pem(test_keys::SEC1_PRIVATE).unwrap();
+        let signature = key.sign(input.as_bytes()).unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    fn api_verdict(header: &Value, claims: &Value) -> Vec<String> {
+        failed(&verify(
+            &sign_raw(header, claims),
+            &public(),
+            &at_now(TokenKind::Api),
+        ))
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+    }
+
+    const ISSUER: &str = "57246542-96fe-1a63-e053-0824d011072a";
+
+    #[test]
+    fn api_tokens_as_third_party_clients_shape_them_verify() {
+        use serde_json::json;
+        let ruby_jwt_header = json!({"alg": "ES256", "kid": "2X9R4HXF34"});
+        let no_iat = json!({"iss": ISSUER, "exp": NOW + 1200, "aud": API_AUDIENCE});
+        assert!(api_verdict(&ruby_jwt_header, &no_iat).is_empty());
+        let lower_typ = json!({"alg": "ES256", "kid": "2X9R4HXF34", "typ": "jwt"});
+        let aud_array = json!({"iss": ISSUER, "iat": NOW, "exp": NOW + 600, "aud": [API_AUDIENCE]});
+        assert!(api_verdict(&lower_typ, &aud_array).is_empty());
+        let verification = verify(
+            &sign_raw(&ruby_jwt_header, &no_iat),
+            &public(),
+            &at_now(TokenKind::Api),
+        );
+        let detail = |name: &str| {
+            verification
+                .checks
+                .iter()
+                .find(|check| check.name == name)
+                .map(|check| check.detail.clone())
+        };
+        assert_eq!(
+            detail("iat").as_deref(),
+            Some("absent (optional in App Store Connect API tokens)")
+        );
+        assert_eq!(
+            detail("lifetime").as_deref(),
+            Some("expires in 1200 seconds")
+        );
+    }
+
+    #[test]
+    fn api_token_rules_without_iat_read_exp_alone() {
+        use serde_json::json;
+        let header = json!({"alg": "ES256", "kid": "2X9R4HXF34"});
+        let an_hour_away = json!({"iss": ISSUER, "exp": NOW + 3600, "aud": API_AUDIENCE});
+        assert_eq!(api_verdict(&header, &an_hour_away), ["lifetime"]);
+        let verification = verify(
+            &sign_raw(&header, &an_hour_away),
+            &public(),
+            &at_now(TokenKind::Api),
+        );
+        let lifetime = verification.failures().next().unwrap();
+        assert_eq!(
+            lifetime.detail,
+            "the token expires 3600 seconds from now (at 1800003600, now 1800000000); an App Store Connect API token may expire at most 1200 seconds in the future (allowed clock skew 60 s)"
+        );
+        // Within the clock skew of the 20 minutes: accepted, as with iat.
+        let at_the_edge = json!({"iss": ISSUER, "exp": NOW + 1260, "aud": API_AUDIENCE});
+        assert!(api_verdict(&header, &at_the_edge).is_empty());
+        let expired = json!({"iss": ISSUER, "exp": NOW - 61, "aud": API_AUDIENCE});
+        assert_eq!(api_verdict(&header, &expired), ["exp"]);
+    }
+
+    #[test]
+    fn api_token_rules_that_stay_strict() {
+        use serde_json::json;
+        let claims = json!({"iss": ISSUER, "iat": NOW, "exp": NOW + 600, "aud": API_AUDIENCE});
+        let wrong_typ = json!({"alg": "ES256", "kid": "2X9R4HXF34", "typ": "JOSE"});
+        assert_eq!(api_verdict(&wrong_typ, &claims), ["typ"]);
+        let header = json!({"alg": "ES256", "kid": "2X9R4HXF34"});
+        let other_audiences = json!({"iss": ISSUER, "exp": NOW + 600, "aud": ["x", "y"]});
+        assert_eq!(api_verdict(&header, &other_audiences), ["aud"]);
+        // iat present: exp - iat over 1200 s is refused even when exp is near.
+        let backdated =
+            json!({"iss": ISSUER, "iat": NOW - 1000, "exp": NOW + 300, "aud": API_AUDIENCE});
+        assert_eq!(api_verdict(&header, &backdated), ["lifetime"]);
+    }
+
+    #[test]
+    fn install_and_marketplace_tokens_still_need_iat_and_typ() {
+        use serde_json::json;
+        let header = json!({"alg": "ES256", "kid": "KEY"});
+        let claims = json!({
+            "iss": "6476788026", "exp": NOW + 300, "aud": INSTALL_AUDIENCE,
+            "bid": "com.example.app", "dtype": "download",
+            "nonce": "8b4c4e4f-6c0c-4d0a-9c9e-3f0f5e2b8a11",
+        });
+        let verification = verify(
+            &sign_raw(&header, &claims),
+            &public(),
+            &at_now(TokenKind::Install),
+        );
+        assert_eq!(failed(&verification), ["typ", "iat"]);
     }
 
     #[test]

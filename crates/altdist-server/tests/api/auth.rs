@@ -101,6 +101,92 @@ async fn tokens_are_checked_per_the_contract(backend: Backend) {
 }
 backend_test!(tokens_are_checked_per_the_contract);
 
+/// The shapes real App Store Connect clients send, which Apple accepts: the generated npm SDKs
+/// (no `iat`), ruby-jwt as fastlane and Apple's sample code use it (no `iat`, no `typ`), and
+/// libraries that always write `aud` as an array.
+async fn tokens_as_third_party_clients_mint_them(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
+    let admin = server.admin().await;
+    let get = |token: String| server.send(server.request(Method::GET, KEYS).bearer_auth(token));
+    let now = unix_now();
+    let (kid, iss) = (admin.key_id.to_string(), admin.issuer.to_string());
+    let with_typ = json!({"alg": "ES256", "kid": kid, "typ": "JWT"});
+    let without_typ = json!({"alg": "ES256", "kid": kid});
+    let claims = |exp: i64| json!({"iss": iss, "exp": exp, "aud": "appstoreconnect-v1"});
+
+    let accepted = [
+        (
+            "no iat (npm SDKs)",
+            admin.sign_raw(&with_typ, &claims(now + 1200)),
+        ),
+        (
+            "no iat, no typ (ruby-jwt)",
+            admin.sign_raw(&without_typ, &claims(now + 1200)),
+        ),
+        (
+            "no typ, with iat (PyJWT)",
+            admin.sign_raw(
+                &without_typ,
+                &json!({"iss": iss, "iat": now, "exp": now + 1200, "aud": "appstoreconnect-v1"}),
+            ),
+        ),
+        (
+            "aud as an array",
+            admin.sign_raw(
+                &with_typ,
+                &json!({"iss": iss, "iat": now, "exp": now + 600, "aud": ["appstoreconnect-v1"]}),
+            ),
+        ),
+        (
+            "typ in lower case",
+            admin.sign_raw(
+                &json!({"alg": "ES256", "kid": kid, "typ": "jwt"}),
+                &claims(now + 600),
+            ),
+        ),
+    ];
+    for (shape, token) in accepted {
+        let response = get(token).await;
+        assert_eq!(response.status, 200, "{shape}: {}", response.text);
+    }
+
+    let refused = [
+        (
+            "no iat, exp an hour away",
+            admin.sign_raw(&without_typ, &claims(now + 3600)),
+            "lifetime: the token expires 3600 seconds from now",
+        ),
+        (
+            "no iat, expired",
+            admin.sign_raw(&without_typ, &claims(now - 120)),
+            "exp: expired 120 seconds ago",
+        ),
+        (
+            "wrong typ",
+            admin.sign_raw(
+                &json!({"alg": "ES256", "kid": kid, "typ": "JWS"}),
+                &claims(now + 600),
+            ),
+            "typ: expected \"JWT\", found \"JWS\"",
+        ),
+        (
+            "aud array without App Store Connect",
+            admin.sign_raw(
+                &with_typ,
+                &json!({"iss": iss, "exp": now + 600, "aud": ["appstoreconnect-v2"]}),
+            ),
+            "aud: expected \"appstoreconnect-v1\" or an array holding it",
+        ),
+    ];
+    for (shape, token, detail) in refused {
+        let response = get(token).await;
+        let error = response.assert_error(401, "NOT_AUTHORIZED");
+        let found = error["detail"].as_str().unwrap();
+        assert!(found.contains(detail), "{shape}: {found}");
+    }
+}
+backend_test!(tokens_as_third_party_clients_mint_them);
+
 async fn individual_keys_use_sub_user(backend: Backend) {
     let server = TestServer::start_on(backend).await;
     let account = server.account().await;
