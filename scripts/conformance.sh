@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Conformance gate: schemathesis property-based tests of a real `altdist serve` against Apple's
-# OpenAPI subset (../shared/reference/app-store-connect-subset.openapi.json) and against the
+# OpenAPI subset (crates/altdist-server/openapi/app-store-connect-subset.openapi.json) and against the
 # server's own /openapi.json. Fails on any check failure. Takes about 2-4 minutes.
 #
 # Usage: scripts/conformance.sh            (MAX_EXAMPLES=N to change the examples per operation)
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SCHEMATHESIS_VERSION=4.32.5
 OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
 MAX_EXAMPLES=${MAX_EXAMPLES:-40}
-SPEC=${ALTDIST_OPENAPI_SUBSET:-../shared/reference/app-store-connect-subset.openapi.json}
+SPEC=${ALTDIST_OPENAPI_SUBSET:-crates/altdist-server/openapi/app-store-connect-subset.openapi.json}
 TARGET=${CARGO_TARGET_DIR:-target}
 VENV="$TARGET/conformance-venv"
 

@@ -37,23 +37,11 @@ mod tests {
         }
     }
 
-    /// Apple's part must stay exactly Apple's: compare with the reference copy when it is there.
+    /// Apple's part must stay exactly Apple's: the operations and schemas of Apple's document
+    /// (the repository's copy of the slice altdist implements) appear unchanged in ours.
     #[test]
     fn apples_part_is_unchanged() {
-        let reference = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/reference/app-store-connect-subset.openapi.json"
-        );
-        let Ok(text) = std::fs::read_to_string(reference) else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{reference} is missing; CI needs it"
-            );
-            eprintln!(
-                "NOTICE: {reference} not found; skipping the comparison with Apple's document"
-            );
-            return;
-        };
+        let text = include_str!("../../openapi/app-store-connect-subset.openapi.json");
         let apple: serde_json::Value = serde_json::from_str(&text).unwrap();
         let ours: serde_json::Value = serde_json::from_str(DOCUMENT).unwrap();
         for (path, item) in apple["paths"].as_object().unwrap() {
