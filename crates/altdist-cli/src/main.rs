@@ -63,10 +63,10 @@ fn main() -> ExitCode {
         Command::Pubkey(opts) => cmd::pubkey::run(opts),
         Command::Fingerprint(opts) => cmd::fingerprint::run(opts),
         Command::Token(opts) => cmd::token::run(opts),
-        Command::Keys(opts) => block_on(cmd::keys::run(opts)),
-        Command::Apps(opts) => block_on(cmd::apps::run(opts)),
-        Command::Domains(opts) => block_on(cmd::domains::run(opts)),
-        Command::Setup(opts) => block_on(cmd::setup::run(opts)),
+        Command::Keys(opts) => block_on_client(cmd::keys::run(opts)),
+        Command::Apps(opts) => block_on_client(cmd::apps::run(opts)),
+        Command::Domains(opts) => block_on_client(cmd::domains::run(opts)),
+        Command::Setup(opts) => block_on_client(cmd::setup::run(opts)),
         Command::Login(opts) => cmd::login::run(opts),
         Command::Serve(args) => block_on(async {
             altdist_server::cli::run_serve(args)
@@ -83,6 +83,17 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => output::report_error(&err),
     }
+}
+
+/// A client command makes a few requests one after another: one thread does that, without the
+/// worker threads a multi-threaded runtime starts.
+fn block_on_client<F: Future<Output = anyhow::Result<ExitCode>>>(
+    future: F,
+) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }
 
 fn block_on<F: Future<Output = anyhow::Result<ExitCode>>>(future: F) -> anyhow::Result<ExitCode> {

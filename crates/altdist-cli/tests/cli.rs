@@ -420,3 +420,16 @@ fn api_token_without_iat_or_typ_verifies_and_exp_alone_bounds_it() {
         util::stdout(&output)
     );
 }
+
+/// aws-lc's CPU jitter entropy collector runs on a process's first random number and costs it
+/// ~25 ms (issue #14): the workspace builds aws-lc without it (`.cargo/config.toml`), so the
+/// operating system seeds its DRBG (docs/SECURITY.md). Without that setting the collector's
+/// functions are linked into the binary and this fails.
+#[test]
+fn the_binary_seeds_randomness_from_the_os_not_a_cpu_jitter_collector() {
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_altdist")).unwrap();
+    assert!(
+        memchr::memmem::find(&binary, b"jent_read_entropy").is_none(),
+        "the altdist binary links aws-lc's CPU jitter entropy collector; build it from the repository root so that .cargo/config.toml sets AWS_LC_SYS_NO_JITTER_ENTROPY=1"
+    );
+}
