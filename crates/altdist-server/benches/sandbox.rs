@@ -52,6 +52,7 @@ impl Fixture {
                 sku: None,
                 primary_locale: "en-US".to_owned(),
                 marketplace: false,
+                made_for_kids: false,
             };
             let app = AppId(admin::create_app(&db, &account, &spec).await.unwrap().id);
             let key = PrivateKey::generate().unwrap();

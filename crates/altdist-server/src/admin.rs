@@ -142,6 +142,8 @@ pub struct AppSpec {
     pub primary_locale: String,
     /// Whether it is an alternative marketplace app.
     pub marketplace: bool,
+    /// Whether it is, or ever was, made for kids (`isOrEverWasMadeForKids`).
+    pub made_for_kids: bool,
 }
 
 /// Creates an app in `account` and returns it.
@@ -168,6 +170,7 @@ pub async fn create_app(
             sku: &sku,
             primary_locale: &spec.primary_locale,
             marketplace: spec.marketplace,
+            made_for_kids: spec.made_for_kids,
         };
         match db::apps::insert(db, &row).await {
             Ok(()) => {

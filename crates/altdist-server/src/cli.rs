@@ -84,6 +84,9 @@ pub enum AppCommand {
         /// Makes it an alternative marketplace app.
         #[arg(long)]
         marketplace: bool,
+        /// Marks it as made for kids (the attribute isOrEverWasMadeForKids).
+        #[arg(long)]
+        made_for_kids: bool,
         /// The account's issuer id (default: the first account).
         #[arg(long)]
         account: Option<String>,
@@ -276,6 +279,7 @@ async fn admin_command(
             sku,
             primary_locale,
             marketplace,
+            made_for_kids,
             account,
             json,
         }) => {
@@ -286,6 +290,7 @@ async fn admin_command(
                 sku,
                 primary_locale,
                 marketplace,
+                made_for_kids,
             };
             let app = admin::create_app(db, &account, &spec).await?;
             if json {

@@ -22,6 +22,8 @@ pub struct AppRow {
     pub primary_locale: String,
     /// Whether it is an alternative marketplace app.
     pub marketplace: bool,
+    /// Whether it is, or ever was, made for kids.
+    pub made_for_kids: bool,
 }
 
 /// A column `GET /v1/apps` sorts by.
@@ -109,7 +111,7 @@ pub async fn list(
 ) -> sqlx::Result<Vec<AppRow>> {
     on_pool!(db, |pool| {
         let mut builder = QueryBuilder::new(
-            "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps",
+            "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace, made_for_kids FROM apps",
         );
         push_filters(&mut builder, account, query);
         builder.push(" ORDER BY ");
@@ -145,7 +147,7 @@ pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<
     }
     on_pool!(db, |pool| {
         sqlx::query_as(
-        "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps WHERE id = $1 AND account_id = $2",
+        "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace, made_for_kids FROM apps WHERE id = $1 AND account_id = $2",
     )
     .bind(id)
     .bind(account.as_str())
@@ -158,7 +160,7 @@ pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<
 pub async fn list_all(db: &Db) -> sqlx::Result<Vec<AppRow>> {
     on_pool!(db, |pool| {
         sqlx::query_as(
-        "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace FROM apps ORDER BY seq",
+        "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace, made_for_kids FROM apps ORDER BY seq",
     )
     .fetch_all(pool)
     .await
@@ -182,13 +184,15 @@ pub struct NewApp<'a> {
     pub primary_locale: &'a str,
     /// Whether it is a marketplace app.
     pub marketplace: bool,
+    /// Whether it is, or ever was, made for kids.
+    pub made_for_kids: bool,
 }
 
 /// Stores a new app.
 pub async fn insert(db: &Db, app: &NewApp<'_>) -> sqlx::Result<()> {
     on_pool_writing!(db, |pool| {
         sqlx::query(
-        "INSERT INTO apps (id, account_id, name, bundle_id, sku, primary_locale, marketplace, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO apps (id, account_id, name, bundle_id, sku, primary_locale, marketplace, made_for_kids, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(app.id.as_str())
     .bind(app.account.as_str())
@@ -197,6 +201,7 @@ pub async fn insert(db: &Db, app: &NewApp<'_>) -> sqlx::Result<()> {
     .bind(app.sku)
     .bind(app.primary_locale)
     .bind(app.marketplace)
+    .bind(app.made_for_kids)
     .bind(super::now())
     .execute(pool)
     .await

@@ -42,11 +42,13 @@ fn resource(state: &AppState, row: AppRow, fields: Option<&[String]>) -> App {
         bundle_id: wants("bundleId").then_some(row.bundle_id),
         sku: wants("sku").then_some(row.sku),
         primary_locale: wants("primaryLocale").then_some(row.primary_locale),
+        is_or_ever_was_made_for_kids: wants("isOrEverWasMadeForKids").then_some(row.made_for_kids),
     };
     let any = attributes.name.is_some()
         || attributes.bundle_id.is_some()
         || attributes.sku.is_some()
-        || attributes.primary_locale.is_some();
+        || attributes.primary_locale.is_some()
+        || attributes.is_or_ever_was_made_for_kids.is_some();
     let app_path = path(&row.id);
     let relationships = wants("alternativeDistributionKey").then(|| AppRelationships {
         alternative_distribution_key: Some(ToOneRelationship {

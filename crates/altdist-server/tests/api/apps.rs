@@ -7,10 +7,10 @@ use crate::common::{Backend, TestServer};
 async fn list_filter_sort_and_fields(backend: Backend) {
     let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
-    for (name, bundle, sku) in [
-        ("Charlie", "com.example.c", "SKU-1"),
-        ("Alpha", "com.example.a", "SKU-3"),
-        ("Bravo", "com.example.b", "SKU-2"),
+    for (name, bundle, sku, made_for_kids) in [
+        ("Charlie", "com.example.c", "SKU-1", false),
+        ("Alpha", "com.example.a", "SKU-3", true),
+        ("Bravo", "com.example.b", "SKU-2", false),
     ] {
         let spec = AppSpec {
             name: name.into(),
@@ -18,6 +18,7 @@ async fn list_filter_sort_and_fields(backend: Backend) {
             sku: Some(sku.into()),
             primary_locale: "en-US".into(),
             marketplace: false,
+            made_for_kids,
         };
         admin::create_app(&server.db, &admin.issuer, &spec)
             .await
@@ -41,6 +42,12 @@ async fn list_filter_sort_and_fields(backend: Backend) {
     let app = &all.json["data"][0];
     assert_eq!(app["attributes"]["bundleId"], "com.example.c");
     assert_eq!(app["attributes"]["primaryLocale"], "en-US");
+    // Always there, as in Apple's App: clients like asconnect require it.
+    assert_eq!(app["attributes"]["isOrEverWasMadeForKids"], false);
+    assert_eq!(
+        all.json["data"][1]["attributes"]["isOrEverWasMadeForKids"],
+        true
+    );
     let id = app["id"].as_str().unwrap();
     assert!(
         id.bytes().all(|b| b.is_ascii_digit()) && id.len() == 10,

@@ -237,6 +237,7 @@ impl TestServer {
             sku: None,
             primary_locale: "en-US".to_owned(),
             marketplace: false,
+            made_for_kids: false,
         };
         AppId(
             admin::create_app(&self.db, account, &spec)

@@ -75,6 +75,7 @@ async fn create_app(
         sku: None,
         primary_locale: "en-US".to_owned(),
         marketplace,
+        made_for_kids: false,
     };
     AppId(
         admin::create_app(&server.db, account, &spec)

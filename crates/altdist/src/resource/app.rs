@@ -48,6 +48,10 @@ pub struct AppAttributes {
     /// Its primary locale, like `en-US`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_locale: Option<String>,
+    /// Whether the app is, or ever was, made for kids. Apple's `App` always carries it, and
+    /// clients such as asconnect require it; `fields[apps]` of Apple's document cannot select it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_or_ever_was_made_for_kids: Option<bool>,
 }
 
 /// The relationships of an app that altdist serves.
