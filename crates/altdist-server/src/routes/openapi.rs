@@ -42,7 +42,7 @@ mod tests {
     #[test]
     fn apples_part_is_unchanged() {
         let text = include_str!("../../openapi/app-store-connect-subset.openapi.json");
-        let apple: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let apple: serde_json::Value = serde_json::from_str(text).unwrap();
         let ours: serde_json::Value = serde_json::from_str(DOCUMENT).unwrap();
         for (path, item) in apple["paths"].as_object().unwrap() {
             assert_eq!(&ours["paths"][path], item, "{path} differs from Apple's");
