@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind};
 use crate::key::{PrivateKey, PublicKey};
+use crate::resource::{ApiKeyId, AppId, BundleId};
 
 /// `aud` of App Store Connect API tokens and of marketplace tokens.
 pub const API_AUDIENCE: &str = "appstoreconnect-v1";
@@ -435,9 +436,11 @@ impl DecodedToken<'_> {
                     Some(expected) if expected != kid => {
                         Err(format!("expected {expected:?}, found {kid:?}"))
                     }
-                    _ if validation.kind == TokenKind::Api && !is_api_key_id(kid) => Err(format!(
-                        "expected an API key id of ten upper-case letters and digits (like 2X9R4HXF34), found {kid:?}"
-                    )),
+                    _ if validation.kind == TokenKind::Api && !ApiKeyId::is_well_formed(kid) => {
+                        Err(format!(
+                            "expected an API key id of ten upper-case letters and digits (like 2X9R4HXF34), found {kid:?}"
+                        ))
+                    }
                     _ if kid.is_empty() => Err("empty".to_owned()),
                     _ => Ok(()),
                 };
@@ -617,15 +620,9 @@ impl DecodedToken<'_> {
     }
 }
 
-fn is_api_key_id(kid: &str) -> bool {
-    kid.len() == 10
-        && kid
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-}
-
+/// The `iss`, `iid` and `vid` rule: an Apple id (see [`AppId::is_well_formed`]).
 fn apple_id(value: &str) -> Result<(), String> {
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+    if AppId::is_well_formed(value) {
         Ok(())
     } else {
         Err(format!(
@@ -634,17 +631,15 @@ fn apple_id(value: &str) -> Result<(), String> {
     }
 }
 
-/// Whether `value` is a well-formed bundle id: reverse-DNS of letters, digits, `-` and `.`.
+/// Whether `value` is a well-formed bundle id; the same rule as
+/// [`BundleId::is_well_formed`].
 pub fn is_bundle_id(value: &str) -> bool {
-    !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && value.split('.').all(|segment| !segment.is_empty())
+    BundleId::is_well_formed(value)
 }
 
+/// The `bid` rule (see [`BundleId::is_well_formed`]).
 fn bundle_id(value: &str) -> Result<(), String> {
-    if is_bundle_id(value) {
+    if BundleId::is_well_formed(value) {
         Ok(())
     } else {
         Err(format!(
@@ -1179,14 +1174,6 @@ mod tests {
         for garbage in ["", "a.b", "a.b.c.d", "!!.??.**"] {
             let verification = verify(garbage, &public(), &at_now(TokenKind::Api));
             assert_eq!(failed(&verification), ["format"], "{garbage:?}");
-        }
-    }
-
-    #[test]
-    fn bundle_ids() {
-        assert!(is_bundle_id("com.example.app-1"));
-        for bad in ["", "com..example", ".com", "com.example app", "com/example"] {
-            assert!(!is_bundle_id(bad), "{bad:?}");
         }
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use altdist::jwt::{self, API_AUDIENCE, INSTALL_AUDIENCE};
+use altdist::resource::{AppId, BundleId};
 use altdist::{
     ApiTokenClaims, DownloadType, InstallTokenClaims, MarketplaceTokenClaims, PrivateKey,
     PublicKey, TokenKind, TokenSigner, Validation, Verification,
@@ -187,13 +188,13 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
 }
 
 fn install(opts: InstallOpts) -> anyhow::Result<ExitCode> {
-    if !opts.iss.bytes().all(|b| b.is_ascii_digit()) || opts.iss.is_empty() {
+    if !AppId::is_well_formed(&opts.iss) {
         return Err(hinted(
             format!("--iss {:?} is not an Apple item id", opts.iss),
             "use the app's Apple ID (digits, e.g. 6476788026): App Store Connect > App Information, or `altdist apps list`",
         ));
     }
-    if !jwt::is_bundle_id(&opts.bid) {
+    if !BundleId::is_well_formed(&opts.bid) {
         return Err(hinted(
             format!("--bid {:?} is not a bundle id", opts.bid),
             "a bundle id is reverse-DNS of letters, digits, '-' and '.', like com.example.app",

@@ -1,4 +1,6 @@
-//! One newtype per kind of id, so that an app id is never passed where a key id belongs.
+//! One newtype per kind of id, so that an app id is never passed where a key id belongs, and
+//! one rule per kind of id: `is_well_formed` is what the server's resources, the token checks
+//! ([`crate::jwt::verify`]) and the command line all check an id against.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,11 +53,27 @@ id_type!(
     /// An account's issuer id (a UUID), the `iss` of its team keys' tokens.
     IssuerId
 );
+id_type!(
+    /// An app's bundle id, reverse-DNS like `com.example.app`: the `bid` of install tokens.
+    BundleId
+);
 
 impl AppId {
     /// Whether `id` has the shape of an Apple id: 1 to 19 ASCII digits.
     pub fn is_well_formed(id: &str) -> bool {
         (1..=19).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
+impl BundleId {
+    /// Whether `id` has the shape of a bundle id: reverse-DNS of ASCII letters, digits, `-` and
+    /// `.`, with no empty segment.
+    pub fn is_well_formed(id: &str) -> bool {
+        !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && id.split('.').all(|segment| !segment.is_empty())
     }
 }
 
@@ -80,13 +98,59 @@ mod tests {
     }
 
     #[test]
-    fn well_formed_ids() {
-        assert!(AppId::is_well_formed("6476788026"));
-        assert!(!AppId::is_well_formed("64767880261234567890"));
-        assert!(!AppId::is_well_formed("12a"));
-        assert!(!AppId::is_well_formed(""));
-        assert!(ApiKeyId::is_well_formed("2X9R4HXF34"));
-        assert!(!ApiKeyId::is_well_formed("2x9r4hxf34"));
-        assert!(!ApiKeyId::is_well_formed("2X9R4HXF3"));
+    fn apple_ids_are_1_to_19_ascii_digits() {
+        for good in ["1", "0", "6476788026", "1234567890123456789"] {
+            assert!(AppId::is_well_formed(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            "12345678901234567890",
+            "12a",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "1.0",
+            "\u{0663}",
+        ] {
+            assert!(!AppId::is_well_formed(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn api_key_ids_are_ten_upper_case_letters_and_digits() {
+        for good in ["2X9R4HXF34", "ABCDEFGHIJ", "0123456789"] {
+            assert!(ApiKeyId::is_well_formed(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            "2X9R4HXF3",
+            "2X9R4HXF345",
+            "2x9r4hxf34",
+            "2X9R4HXF3-",
+            "2X9R4HXF3\u{00C4}",
+        ] {
+            assert!(!ApiKeyId::is_well_formed(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bundle_ids_are_reverse_dns() {
+        for good in ["a", "com.example.app-1", "COM.Example.App", "1.2.3"] {
+            assert!(BundleId::is_well_formed(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            ".",
+            ".com",
+            "com.",
+            "com..example",
+            "com.example app",
+            "com/example",
+            "com.example_app",
+            "com.\u{00E9}xample",
+        ] {
+            assert!(!BundleId::is_well_formed(bad), "{bad:?}");
+        }
     }
 }

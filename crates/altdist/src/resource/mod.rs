@@ -25,7 +25,7 @@ pub use document::{
     LinkageLinks, PagedDocumentLinks, Paging, PagingInformation, RelationshipLinks,
     ResourceIdentifier, ResourceLinks, ResponseError,
 };
-pub use ids::{AltDistDomainId, AltDistKeyId, ApiKeyId, AppId, IssuerId};
+pub use ids::{AltDistDomainId, AltDistKeyId, ApiKeyId, AppId, BundleId, IssuerId};
 
 /// Declares a one-value enum that serializes as a JSON:API `type` string.
 macro_rules! resource_type {
