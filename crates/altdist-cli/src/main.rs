@@ -51,9 +51,9 @@ enum Command {
     /// Record API credentials as a named profile (paths and ids only, never the key).
     Login(cmd::login::Opts),
     /// Run the App Store Connect-compatible server.
-    Serve(altdist_server::cli::ServeArgs),
+    Serve(cmd::serve::Opts),
     /// Manage the server's accounts, API keys and apps directly on its database.
-    Admin(altdist_server::cli::AdminArgs),
+    Admin(cmd::admin::Opts),
 }
 
 fn main() -> ExitCode {
@@ -68,16 +68,8 @@ fn main() -> ExitCode {
         Command::Domains(opts) => block_on_client(cmd::domains::run(opts)),
         Command::Setup(opts) => block_on_client(cmd::setup::run(opts)),
         Command::Login(opts) => cmd::login::run(opts),
-        Command::Serve(args) => block_on(async {
-            altdist_server::cli::run_serve(args)
-                .await
-                .map(|()| ExitCode::SUCCESS)
-        }),
-        Command::Admin(args) => block_on(async {
-            altdist_server::cli::run_admin(args)
-                .await
-                .map(|()| ExitCode::SUCCESS)
-        }),
+        Command::Serve(opts) => block_on(cmd::serve::run(opts)),
+        Command::Admin(opts) => block_on(cmd::admin::run(opts)),
     };
     match result {
         Ok(code) => code,

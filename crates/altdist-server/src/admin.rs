@@ -116,7 +116,7 @@ pub async fn create_api_key(
                 });
             }
             // 36^10 ids make a collision unlikely, not impossible.
-            Err(err) if db::is_unique_violation(&err) && attempts < 5 => attempts += 1,
+            Err(err) if err.is_unique_violation() && attempts < 5 => attempts += 1,
             Err(err) => return Err(err).context("cannot store the API key"),
         }
     }
@@ -127,6 +127,71 @@ pub fn write_private_key(key: &NewApiKey, path: &Path) -> anyhow::Result<()> {
     let pem = key.private_key.to_pkcs8_pem()?;
     altdist::key::write_secret_file(&pem, path, false)?;
     Ok(())
+}
+
+/// An API key whose private key was written to a file.
+#[derive(Debug)]
+pub struct ApiKeyFile {
+    /// The key id, the `kid` of its tokens.
+    pub id: ApiKeyId,
+    /// Its account.
+    pub account: IssuerId,
+    /// Its role.
+    pub role: Role,
+    /// Whether it is an individual key.
+    pub individual: bool,
+    /// Where its private key (PKCS#8 PEM, mode 0600) was written.
+    pub private_key_path: PathBuf,
+}
+
+/// Creates an API key and writes its private key to a file.
+///
+/// The file is `out`, by default `<data_dir>/AuthKey_<KEYID>.p8`. The key is revoked again if the file cannot be written,
+/// since a key whose private half is lost is useless.
+pub async fn create_api_key_file(
+    db: &Db,
+    account: &IssuerId,
+    role: Role,
+    individual: bool,
+    out: Option<&Path>,
+    data_dir: &Path,
+) -> anyhow::Result<ApiKeyFile> {
+    let key = create_api_key(db, account, role, individual).await?;
+    let path = out.map_or_else(
+        || data_dir.join(format!("AuthKey_{}.p8", key.id)),
+        Path::to_owned,
+    );
+    let path = std::path::absolute(&path).unwrap_or(path);
+    if let Err(err) = write_private_key(&key, &path) {
+        let _ = db::api_keys::revoke(db, &key.id).await;
+        return Err(err);
+    }
+    Ok(ApiKeyFile {
+        id: key.id,
+        account: key.account,
+        role,
+        individual,
+        private_key_path: path,
+    })
+}
+
+/// Revokes the API key `id`: running servers refuse its tokens within a second.
+pub async fn revoke_api_key(db: &Db, id: &ApiKeyId) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        db::api_keys::revoke(db, id).await?,
+        "there is no API key {id}, or it is revoked already"
+    );
+    Ok(())
+}
+
+/// The issuer ids of every account, oldest first.
+pub async fn list_accounts(db: &Db) -> anyhow::Result<Vec<IssuerId>> {
+    Ok(db::accounts::list(db).await?)
+}
+
+/// Every app of every account, oldest first.
+pub async fn list_apps(db: &Db) -> anyhow::Result<Vec<db::apps::AppRow>> {
+    Ok(db::apps::list_all(db).await?)
 }
 
 /// The attributes of an app to create.
@@ -178,7 +243,7 @@ pub async fn create_app(
                     .await?
                     .context("the new app vanished");
             }
-            Err(err) if db::is_unique_violation(&err) => {
+            Err(err) if err.is_unique_violation() => {
                 let taken = db::apps::list_all(db).await?;
                 if taken.iter().any(|app| app.bundle_id == spec.bundle_id) {
                     anyhow::bail!("an app with bundle id {} exists already", spec.bundle_id);

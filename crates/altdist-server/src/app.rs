@@ -7,7 +7,7 @@ use altdist::resource::ApiKeyId;
 
 use crate::auth::TokenCache;
 use crate::db::{self, Db};
-use crate::rate_limit::{self, RateLimiter};
+use crate::rate_limit::RateLimiter;
 
 /// How often a server checks the database for API keys revoked by another process.
 ///
@@ -25,7 +25,7 @@ pub struct AppState {
     /// Verified API tokens.
     pub tokens: Arc<TokenCache>,
     /// The per-key request budget.
-    pub rate_limiter: Arc<dyn RateLimiter>,
+    pub rate_limiter: Arc<RateLimiter>,
     /// The sandbox's parsed keys and nonce pruning.
     pub sandbox: Arc<crate::sandbox::Sandbox>,
 }
@@ -41,12 +41,11 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State with a rate limiter of `rate_limit` requests per key per hour: in memory on
-    /// SQLite, shared through the database on PostgreSQL (which starts its sync task, so this
-    /// needs a Tokio runtime).
+    /// State with a rate limiter of `rate_limit` requests per key per hour, counted in the
+    /// database (this starts its sync task, so it needs a Tokio runtime).
     pub fn new(db: Db, public_url: &str, rate_limit: u32) -> Self {
         Self {
-            rate_limiter: rate_limit::for_database(&db, rate_limit),
+            rate_limiter: RateLimiter::start(db.clone(), rate_limit),
             db,
             public_url: public_url.trim_end_matches('/').into(),
             tokens: Arc::new(TokenCache::default()),
@@ -60,7 +59,7 @@ impl AppState {
     }
 
     /// Revokes an API key: in the database, and in the token cache at once.
-    pub async fn revoke_api_key(&self, id: &ApiKeyId) -> sqlx::Result<bool> {
+    pub async fn revoke_api_key(&self, id: &ApiKeyId) -> db::Result<bool> {
         let revoked = db::api_keys::revoke(&self.db, id).await?;
         self.tokens.revoke(id);
         Ok(revoked)

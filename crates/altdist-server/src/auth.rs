@@ -22,8 +22,7 @@ use crate::error::ApiError;
 use crate::rate_limit;
 
 /// What an API key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
-#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Read everything, create and delete keys and domains.
     Admin,
@@ -43,7 +42,10 @@ impl Role {
         }
     }
 
-    /// Parses a stored name.
+    /// Every role, in the order of their power.
+    pub const ALL: [Self; 3] = [Self::Admin, Self::AppManager, Self::Developer];
+
+    /// Parses a stored or typed name (`ADMIN`, `APP_MANAGER`, `DEVELOPER`).
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "ADMIN" => Some(Self::Admin),

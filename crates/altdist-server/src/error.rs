@@ -4,6 +4,8 @@ use altdist::resource::{ErrorResponse, ErrorSource, ResponseError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::db;
+
 /// Everything that can go wrong in a request, as the client sees it.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -230,16 +232,27 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(err: sqlx::Error) -> Self {
+impl From<db::Error> for ApiError {
+    fn from(err: db::Error) -> Self {
         match err {
-            sqlx::Error::RowNotFound => Self::NotFound("the resource does not exist".to_owned()),
-            err if crate::db::is_unique_violation(&err) => Self::Conflict {
+            err if err.is_row_not_found() => {
+                Self::NotFound("the resource does not exist".to_owned())
+            }
+            err if err.is_unique_violation() => Self::Conflict {
                 code: "ENTITY_ERROR",
                 detail: "a resource with these attributes exists already; delete it first"
                     .to_owned(),
                 pointer: None,
             },
+            err => Self::Internal(err.into()),
+        }
+    }
+}
+
+impl From<crate::sandbox::SandboxError> for ApiError {
+    fn from(err: crate::sandbox::SandboxError) -> Self {
+        match err {
+            crate::sandbox::SandboxError::Storage(err) => err.into(),
             err => Self::Internal(err.into()),
         }
     }
@@ -298,11 +311,11 @@ mod tests {
 
     #[test]
     fn database_errors_do_not_leak() {
-        let err = ApiError::from(sqlx::Error::PoolTimedOut);
+        let err = ApiError::from(db::Error::from(sqlx::Error::PoolTimedOut));
         assert!(matches!(err, ApiError::Internal(_)));
         assert!(!err.detail().contains("pool"));
         assert!(matches!(
-            ApiError::from(sqlx::Error::RowNotFound),
+            ApiError::from(db::Error::from(sqlx::Error::RowNotFound)),
             ApiError::NotFound(_)
         ));
     }

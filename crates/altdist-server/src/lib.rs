@@ -1,25 +1,26 @@
 //! `altdist serve` and `altdist admin`: a server that App Store Connect clients can talk to
 //! unchanged, for alternative distribution keys, domains and apps.
 //!
-//! [`build_router`] is the whole API; the binary and the black-box tests both call it.
+//! [`Server`] runs it (`Server::new(config).run()`); [`build_router`] is the whole API, which the
+//! black-box tests serve too; [`admin`] holds what `altdist admin` does, as functions.
 
 pub mod admin;
 pub mod app;
 pub mod auth;
-pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
 pub mod jsonapi;
 pub mod rate_limit;
-pub mod replay;
 pub mod router;
 pub mod routes;
 pub mod sandbox;
+pub mod server;
 
 pub use app::AppState;
 pub use config::Config;
 pub use db::Db;
 pub use error::ApiError;
 pub use router::build_router;
+pub use server::Server;

@@ -1,13 +1,13 @@
 //! Per-API-key rate limits over a rolling hour, reported in `X-Rate-Limit`.
 //!
-//! [`RateLimiter`] is the seam: [`InMemoryRateLimiter`] serves one process (SQLite);
-//! [`SharedRateLimiter`] keeps one budget per key across every server on a PostgreSQL database.
+//! One semantics on every backend ([`RateLimiter`]): requests are counted per key in minute
+//! buckets kept in the database (`rate_limit_counts`), and a request is allowed while the key's
+//! count over the last 60 minutes is under the limit. On SQLite one server owns the database; on
+//! PostgreSQL every server on it shares one budget per key.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use altdist::resource::ApiKeyId;
 use axum::http::HeaderValue;
@@ -51,95 +51,13 @@ impl RateDecision {
     }
 }
 
-/// Counts requests per API key.
-pub trait RateLimiter: Send + Sync + 'static {
-    /// Requests allowed per rolling hour.
-    fn limit(&self) -> u32;
-
-    /// Charges one request to `key`, if its budget allows.
-    fn acquire<'a>(
-        &'a self,
-        key: &'a ApiKeyId,
-    ) -> Pin<Box<dyn Future<Output = RateDecision> + Send + 'a>>;
-}
-
-/// A token bucket per key, refilled continuously at `limit` per hour: a rolling hour without
-/// storing one timestamp per request, so memory stays one entry per key whatever the limit.
-#[derive(Debug)]
-pub struct InMemoryRateLimiter {
-    limit: u32,
-    buckets: Mutex<HashMap<ApiKeyId, Bucket>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
-}
-
-impl InMemoryRateLimiter {
-    /// A limiter allowing `limit` requests per rolling hour per key.
-    pub fn new(limit: u32) -> Self {
-        Self {
-            limit: limit.max(1),
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// [`RateLimiter::acquire`] at the instant `now`.
-    pub fn acquire_at(&self, key: &ApiKeyId, now: Instant) -> RateDecision {
-        let capacity = f64::from(self.limit);
-        let refill_per_second = capacity / WINDOW.as_secs_f64();
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
-            tokens: capacity,
-            updated: now,
-        });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * refill_per_second).min(capacity);
-        bucket.updated = now;
-        let allowed = bucket.tokens >= 1.0;
-        if allowed {
-            bucket.tokens -= 1.0;
-        }
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            reason = "tokens lie in 0..=limit, a u32"
-        )]
-        let remaining = bucket.tokens.floor() as u32;
-        RateDecision {
-            limit: self.limit,
-            remaining,
-            allowed,
-        }
-    }
-}
-
-impl RateLimiter for InMemoryRateLimiter {
-    fn limit(&self) -> u32 {
-        self.limit
-    }
-
-    fn acquire<'a>(
-        &'a self,
-        key: &'a ApiKeyId,
-    ) -> Pin<Box<dyn Future<Output = RateDecision> + Send + 'a>> {
-        let decision = self.acquire_at(key, Instant::now());
-        Box::pin(std::future::ready(decision))
-    }
-}
-
-/// How often a [`SharedRateLimiter`] writes its counts and reads everyone else's.
+/// How often a [`RateLimiter`] writes its counts and reads everyone else's.
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Minutes in [`WINDOW`].
 const WINDOW_MINUTES: i64 = 60;
 
-/// A budget per key shared by every server on one database, counted in minute buckets.
+/// A budget per key, counted in minute buckets in the database and shared by every server on it.
 ///
 /// Each request is decided locally, without a round trip: allowed while the key's count in the
 /// database (as last read) plus what this process charged since stays under the limit. Every
@@ -151,15 +69,15 @@ const WINDOW_MINUTES: i64 = 60;
 /// what it has not read yet), so a key used through several servers at once can exceed its
 /// budget by that much. A request counts for the minute it is written in, and leaves the rolling
 /// hour when that minute is 60 minutes old. On one process the count is exact.
-pub struct SharedRateLimiter {
+pub struct RateLimiter {
     limit: u32,
     db: Db,
     counts: Mutex<HashMap<ApiKeyId, SharedCount>>,
 }
 
-impl std::fmt::Debug for SharedRateLimiter {
+impl std::fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedRateLimiter")
+        f.debug_struct("RateLimiter")
             .field("limit", &self.limit)
             .field("db", &self.db.describe())
             .finish_non_exhaustive()
@@ -188,7 +106,7 @@ fn current_minute() -> i64 {
     altdist::jwt::unix_now().div_euclid(60)
 }
 
-impl SharedRateLimiter {
+impl RateLimiter {
     /// A limiter of `limit` requests per key per rolling hour on `db`, without its sync task:
     /// call [`Self::sync`] to exchange counts with the database.
     pub fn new(db: Db, limit: u32) -> Self {
@@ -238,7 +156,7 @@ impl SharedRateLimiter {
 
     /// Writes the requests charged here since the last sync and reads every known key's count
     /// over the window, other servers' requests included.
-    pub async fn sync(&self) -> sqlx::Result<()> {
+    pub async fn sync(&self) -> db::Result<()> {
         let minute = current_minute();
         let (batch, keys) = {
             let mut counts = self.lock();
@@ -295,7 +213,13 @@ impl SharedRateLimiter {
         }
     }
 
-    async fn acquire_shared(&self, key: &ApiKeyId) -> RateDecision {
+    /// Requests allowed per rolling hour.
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// Charges one request to `key`, if its budget allows.
+    pub async fn acquire(&self, key: &ApiKeyId) -> RateDecision {
         let minute = current_minute();
         let known = self.lock().contains_key(key);
         if !known {
@@ -336,72 +260,9 @@ impl SharedRateLimiter {
     }
 }
 
-impl RateLimiter for SharedRateLimiter {
-    fn limit(&self) -> u32 {
-        self.limit
-    }
-
-    fn acquire<'a>(
-        &'a self,
-        key: &'a ApiKeyId,
-    ) -> Pin<Box<dyn Future<Output = RateDecision> + Send + 'a>> {
-        Box::pin(self.acquire_shared(key))
-    }
-}
-
-/// The limiter for a server on `db`: shared through the database when several servers may use
-/// it (PostgreSQL), in memory otherwise. Needs a Tokio runtime.
-pub fn for_database(db: &Db, limit: u32) -> Arc<dyn RateLimiter> {
-    if db.is_shared() {
-        SharedRateLimiter::start(db.clone(), limit)
-    } else {
-        Arc::new(InMemoryRateLimiter::new(limit))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn budget_runs_out_and_refills_over_the_hour() {
-        let limiter = InMemoryRateLimiter::new(2);
-        let key = ApiKeyId("2X9R4HXF34".into());
-        let start = Instant::now();
-        let first = limiter.acquire_at(&key, start);
-        assert_eq!((first.allowed, first.remaining), (true, 1));
-        let second = limiter.acquire_at(&key, start);
-        assert_eq!((second.allowed, second.remaining), (true, 0));
-        assert!(!limiter.acquire_at(&key, start).allowed);
-        // Half an hour refills one of the two requests.
-        let later = limiter.acquire_at(&key, start + WINDOW / 2);
-        assert_eq!((later.allowed, later.remaining), (true, 0));
-        assert!(!limiter.acquire_at(&key, start + WINDOW / 2).allowed);
-        // A full hour later the whole budget is back.
-        let full = limiter.acquire_at(&key, start + WINDOW * 2);
-        assert_eq!((full.allowed, full.remaining), (true, 1));
-    }
-
-    #[test]
-    fn keys_have_separate_budgets() {
-        let limiter = InMemoryRateLimiter::new(1);
-        let now = Instant::now();
-        assert!(
-            limiter
-                .acquire_at(&ApiKeyId("AAAAAAAAAA".into()), now)
-                .allowed
-        );
-        assert!(
-            limiter
-                .acquire_at(&ApiKeyId("BBBBBBBBBB".into()), now)
-                .allowed
-        );
-        assert!(
-            !limiter
-                .acquire_at(&ApiKeyId("AAAAAAAAAA".into()), now)
-                .allowed
-        );
-    }
 
     #[test]
     fn header_format() {

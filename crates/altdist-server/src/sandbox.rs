@@ -14,11 +14,28 @@ use std::time::Duration;
 use altdist::jwt::{self, DEFAULT_CLOCK_SKEW, DecodedToken};
 use altdist::resource::{AppId, IssuerId};
 use altdist::sandbox::VerifyTokenRequest;
-use altdist::{PrivateKey, PublicKey, TokenKind, Validation, Verification};
+use altdist::{CheckName, PrivateKey, PublicKey, TokenKind, Validation, Verification};
 
 use crate::db::nonces::{NewNonce, NonceKey, NonceUse};
 use crate::db::{self, Db};
-use crate::replay::Replays;
+
+/// Why the sandbox could not answer: never the token's fault (a bad token is a verification
+/// with failed checks), always the server's.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] db::Error),
+    /// A stored key no longer parses: keys are parsed when they are uploaded, so this is a bug
+    /// or a damaged database.
+    #[error("the stored alternative distribution key {id} does not parse: {source}")]
+    StoredKey {
+        /// The key's id.
+        id: String,
+        /// Why it does not parse.
+        source: altdist::Error,
+    },
+}
 
 /// The longest lifetime (`exp - iat`) the sandbox accepts for an install verification token.
 ///
@@ -49,19 +66,14 @@ pub(crate) fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
-/// What the sandbox keeps between requests: parsed keys and the nonces seen.
+/// What the sandbox keeps between requests: parsed keys. (The nonces seen are storage's:
+/// [`db::nonces`].)
 #[derive(Debug, Default)]
 pub struct Sandbox {
     keys: KeyCache,
-    replays: Replays,
 }
 
 impl Sandbox {
-    /// The nonces seen, and where new ones are recorded.
-    pub fn replays(&self) -> &Replays {
-        &self.replays
-    }
-
     /// Forgets the cached key `kid` at once (call it when the key is deleted).
     pub fn forget_key(&self, kid: &str) {
         self.keys.forget(kid);
@@ -161,7 +173,7 @@ async fn find_key(
     account: &IssuerId,
     kid: &str,
     now: i64,
-) -> sqlx::Result<Option<Arc<CachedKey>>> {
+) -> Result<Option<Arc<CachedKey>>, SandboxError> {
     if let Some(key) = sandbox.keys.get(kid, now) {
         return Ok((key.account == account.as_str()).then_some(key));
     }
@@ -181,12 +193,12 @@ async fn cache_row(
     row: db::alt_dist_keys::AltDistKeyRow,
     generation: u64,
     now: i64,
-) -> sqlx::Result<Arc<CachedKey>> {
-    // Stored keys were parsed when they were uploaded; one that no longer parses is a bug or a
-    // damaged database, not something the client sent.
-    let public_key = PublicKey::from_pem(&row.public_key).map_err(|err| {
-        sqlx::Error::Decode(format!("the stored key {} does not parse: {err}", row.id).into())
-    })?;
+) -> Result<Arc<CachedKey>, SandboxError> {
+    let public_key =
+        PublicKey::from_pem(&row.public_key).map_err(|source| SandboxError::StoredKey {
+            id: row.id.clone(),
+            source,
+        })?;
     let app = match &row.app_id {
         Some(app_id) => db::apps::find(db, account, app_id)
             .await?
@@ -243,7 +255,7 @@ async fn find_signer(
     app_id: Option<&str>,
     iss: Option<&str>,
     kind: TokenKind,
-) -> sqlx::Result<(Signer, Option<String>)> {
+) -> db::Result<(Signer, Option<String>)> {
     let mut app_id_problem = None;
     let app = if let Some(app) = key.and_then(|key| key.app.clone()) {
         if let Some(requested) = app_id.filter(|requested| *requested != app.id) {
@@ -320,21 +332,15 @@ fn describe_signer(signer: &Signer, key: Option<&CachedKey>) -> Result<String, S
     }
 }
 
-fn check_mut<'a>(
-    verification: &'a mut Verification,
-    name: &str,
-) -> Option<&'a mut altdist::jwt::Check> {
-    verification
-        .checks
-        .iter_mut()
-        .find(|check| check.name == name)
+fn check_mut(verification: &mut Verification, name: CheckName) -> Option<&mut altdist::jwt::Check> {
+    verification.check_mut(&name)
 }
 
-fn passed(verification: &Verification, name: &str) -> bool {
+fn passed(verification: &Verification, name: &CheckName) -> bool {
     verification
         .checks
         .iter()
-        .filter(|check| check.name == name)
+        .filter(|check| check.name == *name)
         .all(|check| check.ok)
 }
 
@@ -352,12 +358,12 @@ fn verify_with(
     };
     let mut verification = decoded.verify(public_key, validation);
     if key.is_none()
-        && let Some(check) = check_mut(&mut verification, "signature")
+        && let Some(check) = check_mut(&mut verification, CheckName::Signature)
     {
         check.ok = false;
         check.detail = "not checked: no key of your account to check it with".to_owned();
     }
-    if let (Some(kid), Some(check)) = (kid, check_mut(&mut verification, "kid"))
+    if let (Some(kid), Some(check)) = (kid, check_mut(&mut verification, CheckName::Kid))
         && check.ok
     {
         match key {
@@ -396,7 +402,7 @@ pub async fn verify_install(
     state: &crate::AppState,
     account: &IssuerId,
     request: &VerifyTokenRequest,
-) -> sqlx::Result<Verification> {
+) -> Result<Verification, SandboxError> {
     let decoded = match jwt::decode(&request.token) {
         Ok(decoded) => decoded,
         Err(err) => return Ok(Verification::malformed(&err)),
@@ -416,29 +422,33 @@ pub async fn verify_install(
         TokenKind::Install,
     )
     .await?;
-    let validation = Validation {
-        now: Some(now),
-        max_lifetime: Some(MAX_INSTALL_TOKEN_LIFETIME),
-        expected_iss: signer.app().map(|app| app.id.clone()),
-        expected_bid: match &signer {
-            Signer::Web(app) => Some(app.bundle_id.clone()),
-            _ => None,
-        },
-        ..Validation::new(TokenKind::Install)
+    let mut validation = Validation::new(TokenKind::Install)
+        .with_now(now)
+        .with_max_lifetime(MAX_INSTALL_TOKEN_LIFETIME);
+    validation.expected_iss = signer.app().map(|app| app.id.clone());
+    validation.expected_bid = match &signer {
+        Signer::Web(app) => Some(app.bundle_id.clone()),
+        _ => None,
     };
     let exp = decoded
         .claims()
         .get("exp")
         .and_then(serde_json::Value::as_i64);
     let mut verification = verify_with(decoded, key.as_deref(), &validation);
-    verification.push("app", describe_signer(&signer, key.as_deref()));
+    verification.push(CheckName::App, describe_signer(&signer, key.as_deref()));
     if let Some(problem) = app_id_problem {
-        verification.push("appId", Err(problem));
+        verification.push(CheckName::AppId, Err(problem));
     }
     let recordable = key.is_some()
-        && ["signature", "iat", "exp", "lifetime", "nonce"]
-            .iter()
-            .all(|name| passed(&verification, name));
+        && [
+            CheckName::Signature,
+            CheckName::Iat,
+            CheckName::Exp,
+            CheckName::Lifetime,
+            CheckName::Nonce,
+        ]
+        .iter()
+        .all(|name| passed(&verification, name));
     let nonce = verification
         .claims
         .get("nonce")
@@ -453,8 +463,8 @@ pub async fn verify_install(
                 now,
                 expires_at,
             };
-            let used = sandbox.replays.record(db, entry).await?;
-            if let Some(check) = check_mut(&mut verification, "nonce") {
+            let used = db::nonces::record(db, entry).await?;
+            if let Some(check) = check_mut(&mut verification, CheckName::Nonce) {
                 match used {
                     NonceUse::Fresh => {
                         check.detail = format!(
@@ -479,7 +489,9 @@ pub async fn verify_install(
             }
         }
         _ => {
-            if let Some(check) = check_mut(&mut verification, "nonce").filter(|check| check.ok) {
+            if let Some(check) =
+                check_mut(&mut verification, CheckName::Nonce).filter(|check| check.ok)
+            {
                 check.detail.push_str(
                     "; not checked for replay: only tokens with a valid signature, within their validity, are recorded",
                 );
@@ -498,7 +510,7 @@ pub async fn verify_marketplace(
     state: &crate::AppState,
     account: &IssuerId,
     request: &VerifyTokenRequest,
-) -> sqlx::Result<Verification> {
+) -> Result<Verification, SandboxError> {
     let decoded = match jwt::decode(&request.token) {
         Ok(decoded) => decoded,
         Err(err) => return Ok(Verification::malformed(&err)),
@@ -555,18 +567,15 @@ pub async fn verify_marketplace(
         TokenKind::Marketplace,
     )
     .await?;
-    let validation = Validation {
-        now: Some(now),
-        expected_iss: signer.app().map(|app| app.id.clone()),
-        ..Validation::new(TokenKind::Marketplace)
-    };
+    let mut validation = Validation::new(TokenKind::Marketplace).with_now(now);
+    validation.expected_iss = signer.app().map(|app| app.id.clone());
     let mut verification = verify_with(decoded, key.as_deref(), &validation);
     if let Some(found) = key_found_through_app {
-        verification.push("key", found);
+        verification.push(CheckName::Key, found);
     }
-    verification.push("app", describe_signer(&signer, key.as_deref()));
+    verification.push(CheckName::App, describe_signer(&signer, key.as_deref()));
     if let Some(problem) = app_id_problem {
-        verification.push("appId", Err(problem));
+        verification.push(CheckName::AppId, Err(problem));
     }
     Ok(verification)
 }

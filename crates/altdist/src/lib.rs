@@ -15,7 +15,7 @@ pub mod test_keys;
 
 pub use error::{Error, ErrorKind};
 pub use jwt::{
-    ApiTokenClaims, Check, DownloadType, InstallTokenClaims, MarketplaceTokenClaims, TokenKind,
-    TokenSigner, Validation, Verification,
+    ApiTokenClaims, Check, CheckName, DownloadType, InstallTokenClaims, MarketplaceTokenClaims,
+    TokenKind, TokenSigner, Validation, Verification,
 };
 pub use key::{PrivateKey, PublicKey};

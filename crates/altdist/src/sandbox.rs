@@ -52,7 +52,7 @@ mod tests {
     fn answer_is_flat_json() {
         let mut verification =
             Verification::malformed(&crate::Error::new(crate::ErrorKind::Token("bad".into())));
-        verification.push("nonce", Ok("fresh".into()));
+        verification.push(crate::CheckName::Nonce, Ok("fresh".into()));
         let json = serde_json::to_value(SandboxVerification::from(verification)).unwrap();
         assert_eq!(json["valid"], false);
         assert_eq!(

@@ -1,5 +1,6 @@
 //! One module per subcommand: clap options whose doc comments are the help text, and `run`.
 
+pub mod admin;
 pub mod apps;
 pub mod connection;
 pub mod domains;
@@ -8,5 +9,6 @@ pub mod keygen;
 pub mod keys;
 pub mod login;
 pub mod pubkey;
+pub mod serve;
 pub mod setup;
 pub mod token;

@@ -312,13 +312,11 @@ fn verify(opts: VerifyOpts) -> anyhow::Result<ExitCode> {
     let kind = opts
         .kind
         .map_or_else(|| guess_kind(&token), TokenKind::from);
-    let validation = Validation {
-        clock_skew: Duration::from_secs(opts.clock_skew),
-        expected_kid: opts.kid,
-        expected_iss: opts.iss,
-        expected_bid: opts.bid,
-        ..Validation::new(kind)
-    };
+    let mut validation =
+        Validation::new(kind).with_clock_skew(Duration::from_secs(opts.clock_skew));
+    validation.expected_kid = opts.kid;
+    validation.expected_iss = opts.iss;
+    validation.expected_bid = opts.bid;
     let verification = jwt::verify(&token, &key, &validation);
     report(&verification, kind, opts.connection.json_requested())
 }

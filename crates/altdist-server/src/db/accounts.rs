@@ -3,10 +3,10 @@
 use altdist::resource::IssuerId;
 use sqlx::Connection as _;
 
-use super::Db;
+use super::{Db, Result};
 
 /// Stores a new account.
-pub async fn insert(db: &Db, id: &IssuerId) -> sqlx::Result<()> {
+pub async fn insert(db: &Db, id: &IssuerId) -> Result<()> {
     on_pool_writing!(db, |pool| sqlx::query(
         "INSERT INTO accounts (id, created_at) VALUES ($1, $2)"
     )
@@ -32,7 +32,7 @@ const FIRST_ACCOUNT_LOCK: i64 = 0x616c_7464_6973_7431;
 /// it. On PostgreSQL a plain `INSERT ... WHERE NOT EXISTS` would not do: each transaction's
 /// snapshot misses the other's uncommitted row, and both would insert; so the insert waits for
 /// an advisory lock, held until its transaction commits, and then reads a fresh snapshot.
-pub async fn insert_first(db: &Db, id: &IssuerId) -> sqlx::Result<bool> {
+pub async fn insert_first(db: &Db, id: &IssuerId) -> Result<bool> {
     let now = super::now();
     let inserted = match db {
         Db::Sqlite(_) => on_pool_writing!(db, |pool| sqlx::query(INSERT_FIRST)
@@ -63,7 +63,7 @@ pub async fn insert_first(db: &Db, id: &IssuerId) -> sqlx::Result<bool> {
 }
 
 /// Every account, oldest first.
-pub async fn list(db: &Db) -> sqlx::Result<Vec<IssuerId>> {
+pub async fn list(db: &Db) -> Result<Vec<IssuerId>> {
     // Insertion order breaks ties of the millisecond: SQLite's rowid, PostgreSQL's identity.
     match db {
         Db::Sqlite(_) => on_pool!(db, |pool| {
@@ -81,7 +81,7 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<IssuerId>> {
 }
 
 /// Whether the account exists.
-pub async fn exists(db: &Db, id: &IssuerId) -> sqlx::Result<bool> {
+pub async fn exists(db: &Db, id: &IssuerId) -> Result<bool> {
     on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(
         "SELECT count(*) FROM accounts WHERE id = $1"
     )

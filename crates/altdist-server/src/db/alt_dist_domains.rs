@@ -2,7 +2,7 @@
 
 use altdist::resource::{AltDistDomainId, IssuerId};
 
-use super::{Db, Listed, PageAfter};
+use super::{Db, Listed, PageAfter, Result};
 
 /// A domain as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -26,7 +26,7 @@ pub async fn insert(
     account: &IssuerId,
     domain: &str,
     reference_name: &str,
-) -> sqlx::Result<AltDistDomainRow> {
+) -> Result<AltDistDomainRow> {
     let created_at = super::now();
     on_pool_writing!(db, |pool| {
         sqlx::query(
@@ -50,7 +50,7 @@ pub async fn insert(
 }
 
 /// The account's domain `id`.
-pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<AltDistDomainRow>> {
+pub async fn find(db: &Db, account: &IssuerId, id: &str) -> Result<Option<AltDistDomainRow>> {
     if !super::storable(id) {
         return Ok(None);
     }
@@ -67,7 +67,7 @@ pub async fn find_by_domain(
     db: &Db,
     account: &IssuerId,
     domain: &str,
-) -> sqlx::Result<Option<AltDistDomainRow>> {
+) -> Result<Option<AltDistDomainRow>> {
     if !super::storable(domain) {
         return Ok(None);
     }
@@ -86,7 +86,7 @@ pub async fn list(
     db: &Db,
     account: &IssuerId,
     page: PageAfter,
-) -> sqlx::Result<Vec<Listed<AltDistDomainRow>>> {
+) -> Result<Vec<Listed<AltDistDomainRow>>> {
     let sql = format!(
         "SELECT seq, {COLUMNS} FROM alt_dist_domains WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
     );
@@ -99,7 +99,7 @@ pub async fn list(
 }
 
 /// How many domains the account has.
-pub async fn count(db: &Db, account: &IssuerId) -> sqlx::Result<i64> {
+pub async fn count(db: &Db, account: &IssuerId) -> Result<i64> {
     on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT count(*) FROM alt_dist_domains WHERE account_id = $1"
     )
@@ -109,7 +109,7 @@ pub async fn count(db: &Db, account: &IssuerId) -> sqlx::Result<i64> {
 }
 
 /// Deletes the account's domain `id`; `false` when there is none.
-pub async fn delete(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<bool> {
+pub async fn delete(db: &Db, account: &IssuerId, id: &str) -> Result<bool> {
     if !super::storable(id) {
         return Ok(false);
     }

@@ -2,7 +2,7 @@
 
 use altdist::resource::{AltDistKeyId, AppId, IssuerId};
 
-use super::{Db, Listed, PageAfter};
+use super::{Db, Listed, PageAfter, Result};
 
 /// An alternative distribution key as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -24,7 +24,7 @@ pub async fn insert(
     account: &IssuerId,
     app: Option<&AppId>,
     public_key: &str,
-) -> sqlx::Result<()> {
+) -> Result<()> {
     on_pool_writing!(db, |pool| {
         sqlx::query(
         "INSERT INTO alt_dist_keys (id, account_id, app_id, public_key, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -41,7 +41,7 @@ pub async fn insert(
 }
 
 /// The account's key `id`.
-pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<AltDistKeyRow>> {
+pub async fn find(db: &Db, account: &IssuerId, id: &str) -> Result<Option<AltDistKeyRow>> {
     if !super::storable(id) {
         return Ok(None);
     }
@@ -58,7 +58,7 @@ pub async fn find_holder(
     db: &Db,
     account: &IssuerId,
     app: Option<&AppId>,
-) -> sqlx::Result<Option<AltDistKeyRow>> {
+) -> Result<Option<AltDistKeyRow>> {
     // Two statements rather than SQLite's `app_id IS $2`, which PostgreSQL lacks; each matches
     // one of the partial unique indexes.
     match app {
@@ -89,7 +89,7 @@ pub async fn find_for_app(
     db: &Db,
     account: &IssuerId,
     app: &AppId,
-) -> sqlx::Result<Option<AltDistKeyRow>> {
+) -> Result<Option<AltDistKeyRow>> {
     if !super::storable(app.as_str()) {
         return Ok(None);
     }
@@ -120,7 +120,7 @@ pub async fn list(
     account: &IssuerId,
     has_app: Option<bool>,
     page: PageAfter,
-) -> sqlx::Result<Vec<Listed<AltDistKeyRow>>> {
+) -> Result<Vec<Listed<AltDistKeyRow>>> {
     let sql = format!(
         "SELECT seq, {COLUMNS} FROM alt_dist_keys WHERE account_id = $1 AND seq > $2{} ORDER BY seq LIMIT $3",
         exists_clause(has_app)
@@ -134,7 +134,7 @@ pub async fn list(
 }
 
 /// How many keys the account has; `has_app` is `exists[app]`.
-pub async fn count(db: &Db, account: &IssuerId, has_app: Option<bool>) -> sqlx::Result<i64> {
+pub async fn count(db: &Db, account: &IssuerId, has_app: Option<bool>) -> Result<i64> {
     let sql = format!(
         "SELECT count(*) FROM alt_dist_keys WHERE account_id = $1{}",
         exists_clause(has_app)
@@ -146,7 +146,7 @@ pub async fn count(db: &Db, account: &IssuerId, has_app: Option<bool>) -> sqlx::
 }
 
 /// Deletes the account's key `id`; `false` when there is none.
-pub async fn delete(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<bool> {
+pub async fn delete(db: &Db, account: &IssuerId, id: &str) -> Result<bool> {
     if !super::storable(id) {
         return Ok(false);
     }

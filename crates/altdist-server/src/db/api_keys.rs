@@ -2,7 +2,7 @@
 
 use altdist::resource::{ApiKeyId, IssuerId};
 
-use super::Db;
+use super::{Db, Result};
 
 /// An API key as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -37,7 +37,7 @@ pub struct NewApiKey<'a> {
 }
 
 /// Stores a new key.
-pub async fn insert(db: &Db, key: &NewApiKey<'_>) -> sqlx::Result<()> {
+pub async fn insert(db: &Db, key: &NewApiKey<'_>) -> Result<()> {
     on_pool_writing!(db, |pool| {
         sqlx::query(
         "INSERT INTO api_keys (id, account_id, role, individual, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -55,7 +55,7 @@ pub async fn insert(db: &Db, key: &NewApiKey<'_>) -> sqlx::Result<()> {
 }
 
 /// The key `id`, revoked or not.
-pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<ApiKeyRow>> {
+pub async fn find(db: &Db, id: &str) -> Result<Option<ApiKeyRow>> {
     if !super::storable(id) {
         return Ok(None);
     }
@@ -70,7 +70,7 @@ pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<ApiKeyRow>> {
 }
 
 /// Revokes the key; `false` when there is no such key or it was revoked already.
-pub async fn revoke(db: &Db, id: &ApiKeyId) -> sqlx::Result<bool> {
+pub async fn revoke(db: &Db, id: &ApiKeyId) -> Result<bool> {
     on_pool_writing!(db, |pool| sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"
     )
@@ -83,7 +83,7 @@ pub async fn revoke(db: &Db, id: &ApiKeyId) -> sqlx::Result<bool> {
 
 /// How many keys were ever revoked: a change tells a running server that another process
 /// (`altdist admin api-key revoke`, or another server on the same PostgreSQL) revoked one.
-pub async fn revoked_count(db: &Db) -> sqlx::Result<i64> {
+pub async fn revoked_count(db: &Db) -> Result<i64> {
     on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL"
     )

@@ -3,7 +3,7 @@
 use altdist::resource::{AppId, IssuerId};
 use sqlx::QueryBuilder;
 
-use super::{Db, Page};
+use super::{Db, Page, Result};
 
 /// An app as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -108,7 +108,7 @@ pub async fn list(
     account: &IssuerId,
     query: &AppQuery,
     page: Page,
-) -> sqlx::Result<Vec<AppRow>> {
+) -> Result<Vec<AppRow>> {
     on_pool!(db, |pool| {
         let mut builder = QueryBuilder::new(
             "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace, made_for_kids FROM apps",
@@ -132,7 +132,7 @@ pub async fn list(
 }
 
 /// How many of the account's apps match `query`.
-pub async fn count(db: &Db, account: &IssuerId, query: &AppQuery) -> sqlx::Result<i64> {
+pub async fn count(db: &Db, account: &IssuerId, query: &AppQuery) -> Result<i64> {
     on_pool!(db, |pool| {
         let mut builder = QueryBuilder::new("SELECT count(*) FROM apps");
         push_filters(&mut builder, account, query);
@@ -141,7 +141,7 @@ pub async fn count(db: &Db, account: &IssuerId, query: &AppQuery) -> sqlx::Resul
 }
 
 /// The account's app `id`.
-pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<AppRow>> {
+pub async fn find(db: &Db, account: &IssuerId, id: &str) -> Result<Option<AppRow>> {
     if !super::storable(id) {
         return Ok(None);
     }
@@ -157,7 +157,7 @@ pub async fn find(db: &Db, account: &IssuerId, id: &str) -> sqlx::Result<Option<
 }
 
 /// Every app of every account, for `altdist admin app list`.
-pub async fn list_all(db: &Db) -> sqlx::Result<Vec<AppRow>> {
+pub async fn list_all(db: &Db) -> Result<Vec<AppRow>> {
     on_pool!(db, |pool| {
         sqlx::query_as(
         "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace, made_for_kids FROM apps ORDER BY seq",
@@ -189,7 +189,7 @@ pub struct NewApp<'a> {
 }
 
 /// Stores a new app.
-pub async fn insert(db: &Db, app: &NewApp<'_>) -> sqlx::Result<()> {
+pub async fn insert(db: &Db, app: &NewApp<'_>) -> Result<()> {
     on_pool_writing!(db, |pool| {
         sqlx::query(
         "INSERT INTO apps (id, account_id, name, bundle_id, sku, primary_locale, marketplace, made_for_kids, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -14,7 +14,7 @@ macro_rules! on_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(sqlite) => on_lent!(sqlite.connections(), |$pool| $body),
-            $crate::db::Db::Postgres(connections) => on_lent!(connections, |$pool| $body),
+            $crate::db::Db::Postgres(postgres) => on_lent!(postgres.connections(), |$pool| $body),
         }
     };
 }
@@ -36,7 +36,7 @@ macro_rules! on_lent {
             let $pool = loan.connection();
             let result = $body;
             loan.finish(&result);
-            result
+            result.map_err($crate::db::Error::from)
         }
         .await
     };
@@ -62,9 +62,46 @@ use anyhow::Context as _;
 use sqlx::ConnectOptions as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
-use self::postgres::PgConnections;
+use self::postgres::PgDb;
 use self::sqlite::SqliteDb;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+/// What went wrong in storage.
+///
+/// Callers decide what a missing row or a duplicate means for a client ([`Error::is_unique_violation`]); `sqlx`'s error stays inside this module and the one
+/// mapping to an API error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database failed a statement, refused it, or could not be reached.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// The sandbox's nonce writer has stopped, so a nonce cannot be made durable.
+    #[error("cannot record install token nonces: {0}")]
+    NonceWriter(String),
+}
+
+/// The result of a storage operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether a unique constraint refused the statement.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Database(err) if err
+            .as_database_error()
+            .is_some_and(|db_err| db_err.is_unique_violation()))
+    }
+
+    /// Whether a statement that expected a row found none.
+    pub fn is_row_not_found(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::RowNotFound))
+    }
+}
+
+/// Held by a serving process for as long as it serves: see [`Db::lock_for_serving`].
+#[derive(Debug)]
+pub struct ServeLock(
+    #[expect(dead_code, reason = "held for its lock, released on drop")] Option<std::fs::File>,
+);
 
 /// A connection pool to one of the supported databases.
 #[derive(Debug, Clone)]
@@ -72,7 +109,7 @@ pub enum Db {
     /// An embedded SQLite database file, for one server process.
     Sqlite(SqliteDb),
     /// A PostgreSQL database, which several server processes may share.
-    Postgres(PgConnections),
+    Postgres(PgDb),
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -161,7 +198,7 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {redacted}"))?;
-        Ok(Self::Postgres(PgConnections::new(pool)))
+        Ok(Self::Postgres(PgDb::new(pool)))
     }
 
     /// The URL of the SQLite database file `altdist.db` in `data_dir`.
@@ -175,52 +212,27 @@ impl Db {
         // starting at once on one database apply each migration once.
         match self {
             Self::Sqlite(sqlite) => SQLITE_MIGRATIONS.run(sqlite.pool()).await,
-            Self::Postgres(connections) => POSTGRES_MIGRATIONS.run(connections.pool()).await,
+            Self::Postgres(postgres) => POSTGRES_MIGRATIONS.run(postgres.pool()).await,
         }
         .context("cannot apply the database migrations")
     }
 
     /// Whether the database answers.
-    pub async fn ping(&self) -> sqlx::Result<()> {
+    pub async fn ping(&self) -> Result<()> {
         on_pool!(self, |pool| sqlx::query("SELECT 1")
             .execute(pool)
             .await
             .map(drop))
     }
 
-    /// Claims the database for this `altdist serve` process, until the returned file is
-    /// dropped (or the process ends, however it ends).
-    ///
-    /// A SQLite database serves one process: the sandbox's replay guard is in that process's
-    /// memory ([`crate::replay`]). The claim is an exclusive lock on `altdist.db.serve-lock`
-    /// beside the database file; a second server on the same file is refused with what to do
-    /// instead. PostgreSQL needs no claim: several servers may share it.
-    pub fn lock_for_serving(&self) -> anyhow::Result<Option<std::fs::File>> {
-        let Self::Sqlite(sqlite) = self else {
-            return Ok(None);
-        };
-        let database = sqlite.file();
-        let mut path = database.clone().into_os_string();
-        path.push(".serve-lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| {
-                format!("cannot create the lock file {}", Path::new(&path).display())
-            })?;
-        match lock.try_lock() {
-            Ok(()) => Ok(Some(lock)),
-            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-                "another altdist serve is running on the SQLite database {}; one server per SQLite \
-                 database (stop the other, give this one its own --data-dir, or run several on \
-                 PostgreSQL with --database-url)",
-                database.display()
-            ),
-            Err(std::fs::TryLockError::Error(err)) => {
-                Err(err).with_context(|| format!("cannot lock {}", Path::new(&path).display()))
-            }
+    /// Claims the database for this `altdist serve` process while the returned guard lives: a
+    /// SQLite database serves one process at a time ([`SqliteDb::lock_for_serving`]), and a
+    /// second server on it is refused with what to do instead; PostgreSQL needs no claim, as
+    /// several servers may share it.
+    pub fn lock_for_serving(&self) -> anyhow::Result<ServeLock> {
+        match self {
+            Self::Sqlite(sqlite) => sqlite.lock_for_serving().map(|file| ServeLock(Some(file))),
+            Self::Postgres(_) => Ok(ServeLock(None)),
         }
     }
 
@@ -233,12 +245,6 @@ impl Db {
         }
     }
 
-    /// Whether several server processes may share this database (PostgreSQL), so that state
-    /// one process would keep in memory, like rate-limit counts, belongs in the database.
-    pub fn is_shared(&self) -> bool {
-        matches!(self, Self::Postgres(_))
-    }
-
     /// A description of the database for people, without credentials.
     pub fn describe(&self) -> String {
         match self {
@@ -248,8 +254,8 @@ impl Db {
                 format!("sqlite://{}", path.display())
             }
             // Built from the parts, so a password can never show.
-            Self::Postgres(connections) => {
-                let options = connections.pool().connect_options();
+            Self::Postgres(postgres) => {
+                let options = postgres.pool().connect_options();
                 format!(
                     "postgres://{}@{}:{}/{}",
                     options.get_username(),
@@ -265,7 +271,7 @@ impl Db {
     pub async fn close(&self) {
         match self {
             Self::Sqlite(sqlite) => sqlite.connections().close().await,
-            Self::Postgres(connections) => connections.close().await,
+            Self::Postgres(postgres) => postgres.connections().close().await,
         }
     }
 }
@@ -326,12 +332,6 @@ fn is_loopback_host(host: &str) -> bool {
 /// both backends alike.
 fn storable(text: &str) -> bool {
     !text.contains('\0')
-}
-
-/// Whether `err` is a violated unique constraint.
-pub fn is_unique_violation(err: &sqlx::Error) -> bool {
-    err.as_database_error()
-        .is_some_and(|db_err| db_err.is_unique_violation())
 }
 
 /// The current time as stored: RFC 3339 in UTC with millisecond precision.

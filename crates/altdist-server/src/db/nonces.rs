@@ -1,29 +1,40 @@
-//! `install_nonces`: the nonces of install verification tokens the sandbox has seen.
+//! The sandbox's replay guard: which install verification token nonces were seen, and when.
 //!
-//! The table has one job per backend (see [`crate::replay`] for why):
+//! [`record`] is the one interface; who decides that a nonce is fresh depends on the backend:
 //!
-//! * On PostgreSQL it decides. Its primary key is `(account_id, nonce)`; [`record_batch`]
-//!   inserts with `ON CONFLICT DO NOTHING RETURNING`, so of several concurrent uses of a nonce,
-//!   on one server or several sharing the database, exactly one is fresh.
-//! * On SQLite it is the log of the server's in-memory guard: no key, no index, rows appended
-//!   in order by [`NonceLog`] and read back at start by [`unexpired`].
+//! * **PostgreSQL**, which several servers share: the database decides
+//!   ([`super::postgres::nonces`]). Nonces are inserted with `ON CONFLICT DO NOTHING RETURNING`
+//!   under the table's primary key, so exactly one use of a nonce is fresh, on whichever server
+//!   it arrives.
+//! * **SQLite**, which one server process owns (`altdist serve` locks it): this process decides,
+//!   from a map in memory, and the table is a log that the map is rebuilt from when the server
+//!   starts ([`super::sqlite::nonces`]).
 //!
-//! Rows carry the time after which no token with that nonce can pass its `exp` check; [`prune`]
-//! drops them then, which bounds the table (see docs/API.md, "Sandbox").
+//! Either way a verification is answered "fresh" only after its nonce is committed (with
+//! SQLite's `synchronous=FULL`, on disk): a nonce accepted before a crash or power cut is a
+//! replay after it. Concurrent verifications share commits: one writer per server records
+//! whatever is waiting in one commit.
+//!
+//! Rows carry the time after which no token with that nonce can pass its `exp` check; [`record`]
+//! prunes them then, at most every [`NONCE_PRUNE_INTERVAL`], which bounds the table (see
+//! docs/API.md, "Sandbox").
 //!
 //! A nonce is stored by a key of bytes, [`NonceKey`]: the 16 bytes of the UUID when the nonce
 //! is one spelled the canonical way (lowercase, hyphenated), as every token's nonce the sandbox
 //! records is in practice; anything else by its text, in a form that can never be 16 bytes
 //! long, so two nonces share a key exactly when they are the same string.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use altdist::resource::IssuerId;
+use tokio::sync::oneshot;
 
-use super::Db;
-use super::sqlite::{SqliteDb, WriteTurn};
+use super::{Db, Error, Result};
+
+/// How often, at most, expired nonces are pruned. Pruning runs after a verification that
+/// recorded a nonce, so a server that records none has nothing to prune.
+pub const NONCE_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What recording a nonce found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +49,52 @@ pub enum NonceUse {
     },
 }
 
-const FIRST_SEEN: &str =
-    "SELECT first_seen FROM install_nonces WHERE account_id = $1 AND nonce = $2";
+/// Records `entry`'s nonce: [`NonceUse::Fresh`] for its first use in the account, once it is
+/// durable; [`NonceUse::Replayed`] for any later one.
+pub async fn record(db: &Db, entry: NewNonce) -> Result<NonceUse> {
+    let now = entry.now;
+    let (used, clock) = match db {
+        Db::Sqlite(sqlite) => (
+            sqlite.nonces().record(sqlite, entry).await?,
+            sqlite.nonces().prune_clock(),
+        ),
+        Db::Postgres(postgres) => (
+            postgres.nonces().record(db, entry).await?,
+            postgres.nonces().prune_clock(),
+        ),
+    };
+    if clock.is_due(now) {
+        if let Db::Sqlite(sqlite) = db {
+            sqlite.nonces().forget_expired(now);
+        }
+        let db = db.clone();
+        tokio::spawn(async move {
+            match prune(&db, now).await {
+                Ok(pruned) => tracing::debug!(pruned, "pruned expired install token nonces"),
+                Err(err) => tracing::warn!("cannot prune expired install token nonces: {err}"),
+            }
+        });
+    }
+    Ok(used)
+}
+
+/// When the stored nonces were last pruned.
+#[derive(Debug, Default)]
+pub struct PruneClock(AtomicI64);
+
+impl PruneClock {
+    /// Whether a prune is due at `now`: true for one caller per [`NONCE_PRUNE_INTERVAL`].
+    fn is_due(&self, now: i64) -> bool {
+        let last = self.0.load(Ordering::Relaxed);
+        let interval = i64::try_from(NONCE_PRUNE_INTERVAL.as_secs()).unwrap_or(i64::MAX);
+        now - last >= interval
+            && self
+                .0
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
 const PRUNE: &str = "DELETE FROM install_nonces WHERE expires_at <= $1";
 const COUNT: &str = "SELECT count(*) FROM install_nonces";
 
@@ -82,7 +137,7 @@ impl NonceKey {
     }
 
     /// The key stored as `bytes`.
-    fn from_stored(bytes: Vec<u8>) -> Self {
+    pub(crate) fn from_stored(bytes: Vec<u8>) -> Self {
         match <[u8; 16]>::try_from(bytes.as_slice()) {
             Ok(uuid) => Self::Uuid(uuid),
             Err(_) => Self::Other(bytes),
@@ -107,200 +162,51 @@ pub struct NewNonce {
 /// SQLite's log.
 pub const MAX_BATCH: usize = 256;
 
-/// The row counts of PostgreSQL's insert statements: the powers of two up to [`MAX_BATCH`]. A
-/// batch is padded up to the next one, so there are nine statements, which each connection's
-/// statement cache keeps prepared; a statement per batch size would be parsed again for most
-/// batches, 1,024 parameters at a time.
-fn padded_rows(rows: usize) -> usize {
-    rows.next_power_of_two().min(MAX_BATCH)
-}
-
-/// PostgreSQL's `INSERT ... VALUES ($1, $2, $3, $4), ... ON CONFLICT DO NOTHING RETURNING ...`
-/// for `rows` rows, a power of two up to [`MAX_BATCH`].
-fn insert_statement(rows: usize) -> &'static str {
-    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
-    let statements = STATEMENTS.get_or_init(|| {
-        (0..=MAX_BATCH.trailing_zeros())
-            .map(|power| {
-                let mut sql = String::from(
-                    "INSERT INTO install_nonces (account_id, nonce, first_seen, expires_at) VALUES ",
-                );
-                for row in 0..1_usize << power {
-                    if row > 0 {
-                        sql.push_str(", ");
-                    }
-                    let first = row * 4 + 1;
-                    let _ = write!(
-                        sql,
-                        "(${first}, ${}, ${}, ${})",
-                        first + 1,
-                        first + 2,
-                        first + 3
-                    );
-                }
-                sql.push_str(
-                    " ON CONFLICT (account_id, nonce) DO NOTHING RETURNING account_id, nonce",
-                );
-                sql
-            })
-            .collect()
-    });
-    &statements[rows.trailing_zeros() as usize]
-}
-
-/// SQLite's log, appended to through a connection of its own, synchronously.
-///
-/// The log is written from a thread of its own ([`crate::replay`]), so it goes through
-/// rusqlite, not sqlx: sqlx runs each SQLite connection on a worker thread of its own, which
-/// would add a hop there and back to every batch. The connection is opened as the server's
-/// (WAL, `synchronous=FULL`, foreign keys on), and appends in the server's write turn.
+/// A nonce for a backend's writer to make durable, and where to say whether it was fresh.
 #[derive(Debug)]
-pub struct NonceLog {
-    connection: rusqlite::Connection,
-    writers: WriteTurn,
+pub struct NonceRequest {
+    entry: NewNonce,
+    reply: oneshot::Sender<std::result::Result<bool, String>>,
 }
 
-const APPEND: &str = "INSERT INTO install_nonces (account_id, nonce, first_seen, expires_at) VALUES (?1, ?2, ?3, ?4)";
-
-impl NonceLog {
-    /// Opens the log of `database`.
-    pub fn open(database: &SqliteDb) -> rusqlite::Result<Self> {
-        let connection = rusqlite::Connection::open(database.file())?;
-        connection.busy_timeout(std::time::Duration::from_secs(10))?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        connection.pragma_update(None, "foreign_keys", true)?;
-        Ok(Self {
-            connection,
-            writers: database.writers().clone(),
-        })
-    }
-
-    /// Appends nonces in one transaction: one commit (one fsync with `synchronous=FULL`)
-    /// however many there are. Blocks the thread for the write turn, so call it outside the
-    /// async runtime.
-    ///
-    /// Appending decides nothing: [`crate::replay`] has already found each nonce fresh.
-    pub fn append<'a>(
-        &mut self,
-        batch: impl IntoIterator<Item = &'a NewNonce>,
-    ) -> rusqlite::Result<()> {
-        let _turn = self.writers.blocking_take();
-        let transaction = self.connection.transaction()?;
-        {
-            let mut append = transaction.prepare_cached(APPEND)?;
-            for entry in batch {
-                append.execute(rusqlite::params![
-                    entry.account.as_str(),
-                    entry.key.as_bytes(),
-                    entry.now,
-                    entry.expires_at
-                ])?;
-            }
-        }
-        transaction.commit()
-    }
-}
-
-/// A nonce read back from SQLite's log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoggedNonce {
-    /// The account whose key signed the token.
-    pub account: String,
-    /// The nonce's key.
-    pub key: NonceKey,
-    /// When it was first seen, unix seconds.
-    pub first_seen: i64,
-    /// When it may be forgotten, unix seconds.
-    pub expires_at: i64,
-}
-
-/// Every nonce whose token could still pass its `exp` check at `now`.
-pub async fn unexpired(db: &Db, now: i64) -> sqlx::Result<Vec<LoggedNonce>> {
-    let rows: Vec<(String, Vec<u8>, i64, i64)> = on_pool!(db, |pool| {
-        sqlx::query_as(
-        "SELECT account_id, nonce, first_seen, expires_at FROM install_nonces WHERE expires_at > $1"
-    )
-    .bind(now)
-    .fetch_all(pool)
-    .await
-    })?;
-    Ok(rows
-        .into_iter()
-        .map(|(account, key, first_seen, expires_at)| LoggedNonce {
-            account,
-            key: NonceKey::from_stored(key),
-            first_seen,
-            expires_at,
-        })
-        .collect())
-}
-
-/// Records nonces on PostgreSQL, [`MAX_BATCH`] to a statement; returns for each whether it
-/// was fresh.
-///
-/// One statement is one commit (one fsync with `synchronous=FULL`), however many nonces it
-/// carries. Of equal entries in `batch`, the first is the one that counts; the others are
-/// replays.
-pub async fn record_batch(db: &Db, batch: &[NewNonce]) -> sqlx::Result<Vec<bool>> {
-    if !matches!(db, Db::Postgres(_)) {
-        return Err(sqlx::Error::Protocol(
-            "only PostgreSQL's install_nonces decides replays; SQLite's is a log (NonceLog)"
-                .to_owned(),
-        ));
-    }
-    // The index of the first entry naming each (account, nonce).
-    let mut first = HashMap::with_capacity(batch.len());
-    let mut unique: Vec<(&NewNonce, &[u8])> = Vec::with_capacity(batch.len());
-    for (at, entry) in batch.iter().enumerate() {
-        first
-            .entry((entry.account.as_str(), entry.key.as_bytes()))
-            .or_insert_with(|| {
-                unique.push((entry, entry.key.as_bytes()));
-                at
-            });
-    }
-    let mut fresh = vec![false; batch.len()];
-    for chunk in unique.chunks(MAX_BATCH) {
-        let rows = padded_rows(chunk.len());
-        let sql = insert_statement(rows);
-        // Padding repeats the last entry: a row equal to one inserted by the same statement is
-        // a conflict, so it does nothing and returns nothing.
-        let padded = chunk.iter().chain(std::iter::repeat_n(
-            chunk.last().expect("chunks are never empty"),
-            rows - chunk.len(),
-        ));
-        let inserted: Vec<(String, Vec<u8>)> = on_pool_writing!(db, |pool| {
-            let mut query = sqlx::query_as(sql);
-            for (entry, key) in padded {
-                query = query
-                    .bind(entry.account.as_str())
-                    .bind(*key)
-                    .bind(entry.now)
-                    .bind(entry.expires_at);
-            }
-            query.fetch_all(pool).await
-        })?;
-        // Each inserted row is fresh for the first entry that names it.
-        for (account, nonce) in &inserted {
-            if let Some(&at) = first.get(&(account.as_str(), nonce.as_slice())) {
-                fresh[at] = true;
-            }
-        }
-    }
-    Ok(fresh)
-}
-
-/// When `nonce` was first seen in `account`, unix seconds (PostgreSQL: SQLite's log has no
-/// index to find it by, and the server's memory knows).
-pub async fn first_seen(db: &Db, account: &IssuerId, key: &NonceKey) -> sqlx::Result<Option<i64>> {
-    on_pool!(db, |pool| {
-        sqlx::query_scalar(FIRST_SEEN)
-            .bind(account.as_str())
-            .bind(key.as_bytes())
-            .fetch_optional(pool)
+impl NonceRequest {
+    /// Sends `entry` to `writer` and waits for its commit; `true` when it was fresh.
+    pub async fn send(writer: &tokio::sync::mpsc::Sender<Self>, entry: NewNonce) -> Result<bool> {
+        let stopped = || Error::NonceWriter("the writer has stopped".to_owned());
+        let (reply, answer) = oneshot::channel();
+        writer
+            .send(Self { entry, reply })
             .await
-    })
+            .map_err(|_| stopped())?;
+        answer
+            .await
+            .map_err(|_| stopped())?
+            .map_err(Error::NonceWriter)
+    }
+
+    /// The nonce to record.
+    pub fn entry(&self) -> &NewNonce {
+        &self.entry
+    }
+}
+
+/// Answers each request of a batch whose commit came out as `written`.
+pub fn reply(
+    requests: impl Iterator<Item = NonceRequest>,
+    written: std::result::Result<Vec<bool>, String>,
+) {
+    match written {
+        Ok(fresh) => {
+            for (request, fresh) in requests.zip(fresh) {
+                let _ = request.reply.send(Ok(fresh));
+            }
+        }
+        Err(err) => {
+            for request in requests {
+                let _ = request.reply.send(Err(err.clone()));
+            }
+        }
+    }
 }
 
 /// Deletes the nonces whose tokens expired by `now`; returns how many.
@@ -308,7 +214,7 @@ pub async fn first_seen(db: &Db, account: &IssuerId, key: &NonceKey) -> sqlx::Re
 /// There is no index on `expires_at`, which would be a second B-tree written for every nonce:
 /// this scans the table, which is bounded (docs/API.md, "Sandbox") and pruned at most once a
 /// minute.
-pub async fn prune(db: &Db, now: i64) -> sqlx::Result<u64> {
+pub async fn prune(db: &Db, now: i64) -> Result<u64> {
     on_pool_writing!(db, |pool| sqlx::query(PRUNE)
         .bind(now)
         .execute(pool)
@@ -317,7 +223,7 @@ pub async fn prune(db: &Db, now: i64) -> sqlx::Result<u64> {
 }
 
 /// How many nonces are stored, in every account.
-pub async fn count(db: &Db) -> sqlx::Result<i64> {
+pub async fn count(db: &Db) -> Result<i64> {
     on_pool!(db, |pool| sqlx::query_scalar(COUNT).fetch_one(pool).await)
 }
 

@@ -1,15 +1,15 @@
 //! `rate_limit_counts`: requests charged to each API key, per minute, shared by every server on
-//! the database. See [`crate::rate_limit::SharedRateLimiter`].
+//! the database. See [`crate::rate_limit::RateLimiter`].
 
 use sqlx::QueryBuilder;
 
-use super::Db;
+use super::{Db, Result};
 
 /// Rows per statement: far below either backend's limit on bound values (three per row).
 const CHUNK: usize = 500;
 
 /// Adds `counts` (API key id, requests) to the minute `minute`.
-pub async fn add(db: &Db, minute: i64, counts: &[(String, i64)]) -> sqlx::Result<()> {
+pub async fn add(db: &Db, minute: i64, counts: &[(String, i64)]) -> Result<()> {
     for chunk in counts.chunks(CHUNK) {
         // One upsert for many keys; `excluded` is the row that did not go in, in both dialects.
         on_pool_writing!(db, |pool| {
@@ -31,7 +31,7 @@ pub async fn add(db: &Db, minute: i64, counts: &[(String, i64)]) -> sqlx::Result
 
 /// The requests charged to each of `keys` in the minutes after `since` (exclusive); keys
 /// without any are left out.
-pub async fn sums(db: &Db, since: i64, keys: &[String]) -> sqlx::Result<Vec<(String, i64)>> {
+pub async fn sums(db: &Db, since: i64, keys: &[String]) -> Result<Vec<(String, i64)>> {
     let mut sums = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(CHUNK) {
         // PostgreSQL sums BIGINT into NUMERIC; the cast keeps one Rust type for both.
@@ -53,7 +53,7 @@ pub async fn sums(db: &Db, since: i64, keys: &[String]) -> sqlx::Result<Vec<(Str
 }
 
 /// Deletes the counts of minutes up to `until` (inclusive); returns how many rows went.
-pub async fn prune(db: &Db, until: i64) -> sqlx::Result<u64> {
+pub async fn prune(db: &Db, until: i64) -> Result<u64> {
     on_pool_writing!(db, |pool| sqlx::query(
         "DELETE FROM rate_limit_counts WHERE minute <= $1"
     )

@@ -131,7 +131,7 @@ pub async fn create_alt_dist_domain(
     .await
     {
         Ok(row) => row,
-        Err(err) if db::is_unique_violation(&err) => {
+        Err(err) if err.is_unique_violation() => {
             let existing =
                 db::alt_dist_domains::find_by_domain(&state.db, &caller.account, &domain).await?;
             return Err(ApiError::Conflict {

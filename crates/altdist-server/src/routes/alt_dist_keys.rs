@@ -144,7 +144,7 @@ pub async fn create_alt_dist_key(
     match db::alt_dist_keys::insert(&state.db, &id, &caller.account, app.as_ref(), &canonical).await
     {
         Ok(()) => {}
-        Err(err) if db::is_unique_violation(&err) => {
+        Err(err) if err.is_unique_violation() => {
             return Err(duplicate(&state, &caller, app.as_ref()).await);
         }
         Err(err) => return Err(err.into()),

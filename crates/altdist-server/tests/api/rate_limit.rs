@@ -1,10 +1,10 @@
-//! The rate limiter several servers share through the database.
+//! The rate limiter, whose counts live in the database.
 //!
-//! Two `SharedRateLimiter`s on one database stand for two server processes; `sync` is what
+//! Two `RateLimiter`s on one database stand for two server processes; `sync` is what
 //! their background task runs every 100 ms, called here by hand so that no test waits on time.
 
 use altdist::resource::ApiKeyId;
-use altdist_server::rate_limit::{RateDecision, RateLimiter as _, SharedRateLimiter};
+use altdist_server::rate_limit::{RateDecision, RateLimiter};
 
 use crate::common::{Backend, TestServer};
 
@@ -20,8 +20,8 @@ async fn two_servers_share_one_budget_per_key(backend: Backend) {
     let server = TestServer::start_on(backend).await;
     let key = ApiKeyId("AAAAAAAAAA".into());
     let other = ApiKeyId("BBBBBBBBBB".into());
-    let a = SharedRateLimiter::new(server.db.clone(), 5);
-    let b = SharedRateLimiter::new(server.db.clone(), 5);
+    let a = RateLimiter::new(server.db.clone(), 5);
+    let b = RateLimiter::new(server.db.clone(), 5);
     for remaining in [4, 3, 2] {
         assert_eq!(a.acquire(&key).await, decision(remaining, true));
     }

@@ -1,16 +1,53 @@
-//! PostgreSQL's connections, lent by [`super::lending::Connections`].
+//! PostgreSQL, which several server processes may share: its connections, lent by
+//! [`super::lending::Connections`], and the sandbox's nonce writer ([`nonces`]).
 //!
 //! PostgreSQL reports how bad an error is: after one of severity `ERROR` (a unique violation,
 //! a division by zero) the session goes on; a `FATAL` or `PANIC` ends it.
 
+pub mod nonces;
+
+use std::sync::Arc;
+
 use sqlx::Postgres;
 use sqlx::error::DatabaseError;
-use sqlx::postgres::{PgDatabaseError, PgSeverity};
+use sqlx::postgres::{PgDatabaseError, PgPool, PgSeverity};
 
 use super::lending::{Connections, Lendable};
 
 /// The connections of one server process to one PostgreSQL database.
 pub type PgConnections = Connections<Postgres>;
+
+/// A PostgreSQL database: its connections, and this process's writer of sandbox nonces.
+#[derive(Debug, Clone)]
+pub struct PgDb {
+    connections: PgConnections,
+    nonces: Arc<nonces::Nonces>,
+}
+
+impl PgDb {
+    /// The database `pool` is connected to.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            connections: Connections::new(pool),
+            nonces: Arc::default(),
+        }
+    }
+
+    /// The connections, lent one statement at a time.
+    pub fn connections(&self) -> &PgConnections {
+        &self.connections
+    }
+
+    /// sqlx's pool, for what takes its own connections: migrations and connect options.
+    pub fn pool(&self) -> &PgPool {
+        self.connections.pool()
+    }
+
+    /// The sandbox's nonces, decided by the database.
+    pub fn nonces(&self) -> &nonces::Nonces {
+        &self.nonces
+    }
+}
 
 impl Lendable for Postgres {
     fn reusable_after(err: &(dyn DatabaseError + 'static)) -> bool {
@@ -36,13 +73,13 @@ mod tests {
 
     /// How many connections wait on the stack for their next loan.
     fn stacked(db: &Db) -> usize {
-        let Db::Postgres(connections) = db else {
+        let Db::Postgres(postgres) = db else {
             unreachable!("a PostgreSQL test database")
         };
-        connections.stacked()
+        postgres.connections().stacked()
     }
 
-    async fn backend_pid(db: &Db) -> sqlx::Result<i32> {
+    async fn backend_pid(db: &Db) -> crate::db::Result<i32> {
         on_pool!(db, |pool| sqlx::query_scalar("SELECT pg_backend_pid()")
             .fetch_one(pool)
             .await)
@@ -63,11 +100,15 @@ mod tests {
             assert_eq!(backend_pid(&db).await.unwrap(), first);
         }
         // An SQL error is the server's answer: the connection stays usable and is lent again.
-        let failed: sqlx::Result<i32> = on_pool!(&db, |pool| sqlx::query_scalar("SELECT 1 / 0")
-            .fetch_one(pool)
-            .await);
+        let failed: crate::db::Result<i32> =
+            on_pool!(&db, |pool| sqlx::query_scalar("SELECT 1 / 0")
+                .fetch_one(pool)
+                .await);
         assert!(
-            matches!(failed, Err(sqlx::Error::Database(_))),
+            matches!(
+                failed,
+                Err(crate::db::Error::Database(sqlx::Error::Database(_)))
+            ),
             "{failed:?}"
         );
         assert_eq!(stacked(&db), 1);

@@ -11,20 +11,28 @@
 //! server runs). Reads take no turn: in WAL mode they never wait for a writer.
 //!
 //! The connections themselves are lent by [`super::lending::Connections`], as PostgreSQL's are.
+//!
+//! One `altdist serve` process owns a SQLite database ([`SqliteDb::lock_for_serving`]), which
+//! lets it keep the sandbox's replay guard in memory ([`nonces`]).
 
+pub mod nonces;
+
+use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use sqlx::error::DatabaseError;
 use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::lending::{Connections, Lendable};
 
-/// A SQLite database: its connections, and the turn its writers take.
+/// A SQLite database: its connections, the turn its writers take, and the sandbox's nonces.
 #[derive(Debug, Clone)]
 pub struct SqliteDb {
     connections: Connections<Sqlite>,
     writers: WriteTurn,
+    nonces: Arc<nonces::Nonces>,
 }
 
 /// This process's turn to write to one SQLite database, shared by all its writers.
@@ -54,6 +62,44 @@ impl SqliteDb {
         Self {
             connections: Connections::new(pool),
             writers: WriteTurn::default(),
+            nonces: Arc::default(),
+        }
+    }
+
+    /// The sandbox's nonces: decided in this process's memory, logged in the database.
+    pub fn nonces(&self) -> &nonces::Nonces {
+        &self.nonces
+    }
+
+    /// Claims the database for this `altdist serve` process, until the returned file is
+    /// dropped (or the process ends, however it ends).
+    ///
+    /// A SQLite database serves one process: the sandbox's replay guard is in that process's
+    /// memory ([`nonces`]). The claim is an exclusive lock on `altdist.db.serve-lock` beside the
+    /// database file; a second server on the same file is refused with what to do instead.
+    pub fn lock_for_serving(&self) -> anyhow::Result<std::fs::File> {
+        let database = self.file();
+        let mut path = database.clone().into_os_string();
+        path.push(".serve-lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| {
+                format!("cannot create the lock file {}", Path::new(&path).display())
+            })?;
+        match lock.try_lock() {
+            Ok(()) => Ok(lock),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another altdist serve is running on the SQLite database {}; one server per SQLite \
+                 database (stop the other, give this one its own --data-dir, or run several on \
+                 PostgreSQL with --database-url)",
+                database.display()
+            ),
+            Err(std::fs::TryLockError::Error(err)) => {
+                Err(err).with_context(|| format!("cannot lock {}", Path::new(&path).display()))
+            }
         }
     }
 
@@ -117,7 +163,7 @@ mod tests {
             .await
             .unwrap();
         let db = Db::Sqlite(SqliteDb::new(pool));
-        let mut writers = tokio::task::JoinSet::<sqlx::Result<()>>::new();
+        let mut writers = tokio::task::JoinSet::<crate::db::Result<()>>::new();
         for writer in 0..8_i64 {
             let db = db.clone();
             writers.spawn(async move {
@@ -164,13 +210,16 @@ mod tests {
             assert_eq!(one, 1);
             assert_eq!(sqlite.connections().stacked(), 1);
         }
-        let failed: sqlx::Result<i64> = on_pool!(&db, |pool| sqlx::query_scalar(
+        let failed: crate::db::Result<i64> = on_pool!(&db, |pool| sqlx::query_scalar(
             "SELECT count(*) FROM no_such_table"
         )
         .fetch_one(pool)
         .await);
         assert!(
-            matches!(failed, Err(sqlx::Error::Database(_))),
+            matches!(
+                failed,
+                Err(crate::db::Error::Database(sqlx::Error::Database(_)))
+            ),
             "{failed:?}"
         );
         assert_eq!(sqlite.connections().stacked(), 1);

@@ -1,0 +1,81 @@
+//! `altdist serve`: the App Store Connect-compatible server ([`altdist_server::Server`]).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use altdist_server::Config;
+use altdist_server::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_RATE_LIMIT};
+
+/// Where the data lives; shared by `serve` and `admin`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StorageArgs {
+    /// Directory of the embedded database, the first API key and credentials.json; created if missing.
+    #[arg(long, env = "ALTDIST_DATA_DIR", default_value = DEFAULT_DATA_DIR, global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL: sqlite://PATH, or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE to let several servers share one database; default: the SQLite file altdist.db in the data directory.
+    #[arg(long, env = "ALTDIST_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+/// Options of `altdist serve`.
+#[derive(Debug, clap::Args)]
+pub struct Opts {
+    /// Address to listen on; port 0 picks a free port (the ready line shows which).
+    #[arg(long, env = "ALTDIST_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: String,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Base URL of the links in responses, as clients reach the server (default: http://<listen address>).
+    #[arg(long, env = "ALTDIST_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Requests each API key may make per rolling hour.
+    #[arg(long, env = "ALTDIST_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit: u32,
+}
+
+/// Serves until SIGINT or SIGTERM. Stdout carries what scripts wait for (the first start's
+/// account and the ready line); logs go to stderr.
+pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let config = Config {
+        listen: opts.listen,
+        data_dir: opts.storage.data_dir,
+        database_url: opts.storage.database_url,
+        public_url: opts.public_url,
+        rate_limit: opts.rate_limit,
+    };
+    let running = altdist_server::Server::new(config).start().await?;
+    let mut stdout = std::io::stdout().lock();
+    if let Some(created) = running.first_start() {
+        writeln!(
+            stdout,
+            "first start: created account {} with ADMIN API key {}\n  private key: {}\n  credentials: {}",
+            created.issuer_id,
+            created.key_id,
+            created.private_key_path.display(),
+            created.credentials_path.display()
+        )?;
+    }
+    writeln!(
+        stdout,
+        "altdist listening on http://{} (database {})",
+        running.address(),
+        running.database()
+    )?;
+    stdout.flush()?;
+    drop(stdout);
+    running
+        .serve_until(altdist_server::server::shutdown_signal())
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
