@@ -70,7 +70,7 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
             return api_hint(*status, errors);
         }
         let hint = match err.kind() {
-            ErrorKind::Http(message) if message.contains("failed") => {
+            ErrorKind::Request { .. } => {
                 "is the server running, and is --base-url (or the credentials file's base_url) right?"
             }
             ErrorKind::AlreadyExists(_) => {

@@ -142,6 +142,71 @@ fn bad_keys_get_one_clear_line_and_exit_2() {
     );
 }
 
+/// Key-file errors keep their kind (they were all `Io(InvalidData)` once), so each gets its hint.
+// See: issue #13, "Key-file errors keep their kind".
+#[test]
+fn key_file_errors_get_the_hint_of_their_kind() {
+    let dir = Dir::new();
+    dir.write("p384.pem", test_keys::P384_PUBLIC);
+    dir.write("p384-private.pem", test_keys::P384_PRIVATE);
+    dir.write("rsa.pem", test_keys::RSA_PUBLIC);
+    dir.write("public_key.pem", test_keys::PUBLIC);
+    let install = |key: &'static str| {
+        vec![
+            "token",
+            "install",
+            "--private-key",
+            key,
+            "--kid",
+            "k",
+            "--iss",
+            "1",
+            "--bid",
+            "a.b",
+        ]
+    };
+    let make_p256 = "hint: make a P-256 key with `altdist keygen`";
+    let cases = [
+        (vec!["fingerprint", "p384.pem"], "P-384", make_p256),
+        (
+            vec!["pubkey", "--in", "p384-private.pem"],
+            "P-384",
+            make_p256,
+        ),
+        (install("p384-private.pem"), "P-384", make_p256),
+        (vec!["fingerprint", "rsa.pem"], "RSA", make_p256),
+        (
+            install("public_key.pem"),
+            "found a public key where a private key is expected",
+            "hint: pass the private key file",
+        ),
+        (
+            vec!["fingerprint", "missing.pem"],
+            "missing.pem",
+            "hint: check the path",
+        ),
+    ];
+    for (args, message, hint) in cases {
+        let output = dir.altdist(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = stderr(&output);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{args:?}: {stderr}");
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(message),
+            "{args:?}: {stderr}"
+        );
+        assert!(lines[1].starts_with(hint), "{args:?}: {stderr}");
+    }
+    // The file is named once, in front of what is wrong with it.
+    let output = dir.altdist(&["fingerprint", "p384.pem"]);
+    assert!(
+        stderr(&output).starts_with("error: p384.pem: found an EC key on the P-384"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let dir = Dir::new();

@@ -289,3 +289,49 @@ fn der_conversion_helpers_round_trip() {
     raw[40] = 0x01;
     assert_eq!(der_to_raw(&raw_to_der(&raw)), raw);
 }
+
+/// A P-384 key from `openssl ecparam -name secp384r1` is refused by name, with the hint to make
+/// a P-256 key, wherever a key is read.
+// See: issue #13, "Key-file errors keep their kind".
+#[test]
+fn an_openssl_p384_key_gets_the_wrong_curve_hint() {
+    let dir = Dir::new();
+    let Some(_) = dir.openssl_ok(&[
+        "ecparam",
+        "-name",
+        "secp384r1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "p384.pem",
+    ]) else {
+        return;
+    };
+    for args in [
+        vec!["pubkey", "--in", "p384.pem"],
+        vec![
+            "token",
+            "install",
+            "--private-key",
+            "p384.pem",
+            "--kid",
+            "k",
+            "--iss",
+            "1",
+            "--bid",
+            "a.b",
+        ],
+    ] {
+        let output = dir.altdist(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with("error: p384.pem: found an EC key on the P-384 (secp384r1) curve"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("\nhint: make a P-256 key with `altdist keygen`"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -9,6 +9,8 @@
 //! * 429 and 5xx answers (and failed connections) are retried with exponential backoff and
 //!   jitter, honouring `Retry-After`; every answer's `X-Rate-Limit` header is kept.
 //! * Every method returns the typed document and the body exactly as the server sent it.
+//! * No type of the HTTP library shows in this module's API: a failed request is
+//!   [`ErrorKind::Request`], with the HTTP library's error as its source.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -73,6 +75,7 @@ impl RateLimit {
 
 /// A decoded answer and its body exactly as sent.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Fetched<T> {
     /// The typed document.
     pub value: T,
@@ -82,13 +85,16 @@ pub struct Fetched<T> {
 
 /// What the client reports about each HTTP exchange, for `-v` output. Never carries the token.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Exchange {
-    /// The method.
-    pub method: Method,
+    /// The method, like `GET`.
+    pub method: String,
     /// The full URL.
     pub url: String,
     /// The status, or `None` if the request failed before an answer.
-    pub status: Option<StatusCode>,
+    pub status: Option<u16>,
+    /// The status's reason phrase (`OK`, `Not Found`), when the status has a standard one.
+    pub reason: Option<&'static str>,
     /// How long the exchange took.
     pub elapsed: Duration,
     /// 1 for the first try.
@@ -231,8 +237,8 @@ impl Client {
     }
 
     /// The base URL, ending in `/`.
-    pub fn base_url(&self) -> &Url {
-        &self.base_url
+    pub fn base_url(&self) -> &str {
+        self.base_url.as_str()
     }
 
     /// The rate-limit header of the latest answer.
@@ -522,10 +528,11 @@ impl Client {
                         tokio::time::sleep(self.backoff(attempt)).await;
                         continue;
                     }
-                    return Err(Error::new(ErrorKind::Http(format!(
-                        "{method} {url} failed: {}",
-                        error_chain(&err)
-                    ))));
+                    return Err(Error::new(ErrorKind::Request {
+                        method: method.to_string(),
+                        url: url.to_string(),
+                        source: Box::new(err),
+                    }));
                 }
             };
             let status = response.status();
@@ -548,9 +555,11 @@ impl Client {
                 .map(Duration::from_secs);
             self.observe(&method, &url, Some(status), started, attempt, rate_limit);
             let text = response.text().await.map_err(|err| {
-                Error::new(ErrorKind::Http(format!(
-                    "reading the answer to {method} {url}: {err}"
-                )))
+                Error::new(ErrorKind::Request {
+                    method: method.to_string(),
+                    url: url.to_string(),
+                    source: Box::new(err),
+                })
             })?;
             if status.is_success() {
                 return Ok((status, text));
@@ -594,26 +603,16 @@ impl Client {
     ) {
         if let Some(observer) = &self.observer {
             observer(&Exchange {
-                method: method.clone(),
+                method: method.to_string(),
                 url: url.to_string(),
-                status,
+                status: status.map(|status| status.as_u16()),
+                reason: status.and_then(|status| status.canonical_reason()),
                 elapsed: started.elapsed(),
                 attempt,
                 rate_limit,
             });
         }
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 #[cfg(test)]

@@ -1,14 +1,25 @@
 //! The library's one error type.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// An error from reading keys, writing key files or handling tokens.
 ///
 /// Every message names the input that was wrong, what was found and what was expected, so that
-/// it can be shown to a person as it is.
+/// it can be shown to a person as it is. An error about a file's contents keeps its
+/// [`ErrorKind`] and names the file ([`Error::path`]): `key.pem: found an EC key on the P-384
+/// curve, ...`. Where another error caused this one (an I/O error, the HTTP library's), it is
+/// [`std::error::Error::source`], and not repeated in this error's message; `{:#}` prints the
+/// message followed by every cause, as `anyhow` does.
 #[derive(Debug)]
 pub struct Error {
-    kind: Box<ErrorKind>,
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    /// The file whose contents the error is about.
+    path: Option<PathBuf>,
 }
 
 /// What went wrong.
@@ -61,8 +72,8 @@ pub enum ErrorKind {
     /// The key parses but its contents are not a valid P-256 key.
     #[error("invalid P-256 key: {0}")]
     InvalidKey(String),
-    /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    /// A file could not be read or written; the I/O error is the source.
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -86,9 +97,20 @@ pub enum ErrorKind {
         /// The body, unchanged.
         body: String,
     },
-    /// A request could not be made or its answer not read.
+    /// The client could not be set up, or a request not built (an invalid base URL or path).
     #[error("{0}")]
     Http(String),
+    /// A request got no answer: it could not be sent (no connection, a timeout, TLS) or its
+    /// answer not read. The HTTP library's error is the source.
+    #[error("{method} {url} failed")]
+    Request {
+        /// The method, like `GET`.
+        method: String,
+        /// The full URL.
+        url: String,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The server answered 2xx with a body that is not the expected document.
     #[error("unexpected answer from the server: {0}")]
     UnexpectedResponse(String),
@@ -136,25 +158,55 @@ fn render_api_errors(status: u16, errors: &[crate::resource::ResponseError], bod
 impl Error {
     pub(crate) fn new(kind: ErrorKind) -> Self {
         Self {
-            kind: Box::new(kind),
+            inner: Box::new(Inner { kind, path: None }),
         }
+    }
+
+    /// The same error, about the contents of the file `path`.
+    pub(crate) fn in_file(mut self, path: &Path) -> Self {
+        if !matches!(self.inner.kind, ErrorKind::Io { .. }) {
+            self.inner.path = Some(path.to_owned());
+        }
+        self
     }
 
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.inner.kind
+    }
+
+    /// The file the error is about: the one that could not be read or written, or the one whose
+    /// contents are wrong.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.inner.kind {
+            ErrorKind::Io { path, .. } | ErrorKind::AlreadyExists(path) => Some(path),
+            _ => self.inner.path.as_deref(),
+        }
     }
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.kind.fmt(f)
+        if let Some(path) = &self.inner.path {
+            write!(f, "{}: ", path.display())?;
+        }
+        std::fmt::Display::fmt(&self.inner.kind, f)?;
+        if f.alternate() {
+            let mut cause = std::error::Error::source(self);
+            while let Some(error) = cause {
+                write!(f, ": {error}")?;
+                cause = error.source();
+            }
+        }
+        Ok(())
     }
 }
 
-// The I/O cause is already part of the message, so `source` stays `None` and `{:#}` chains do not
-// print it twice.
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.inner.kind)
+    }
+}
 
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Self {
@@ -194,5 +246,32 @@ mod tests {
             body: "<html>bad gateway</html>".into(),
         });
         assert_eq!(bare.to_string(), "502: <html>bad gateway</html>");
+    }
+
+    #[test]
+    fn the_cause_is_the_source_and_not_repeated_in_the_message() {
+        use std::error::Error as _;
+        let err = Error::new(ErrorKind::Io {
+            path: "key.pem".into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+        assert_eq!(err.to_string(), "key.pem");
+        assert_eq!(err.source().unwrap().to_string(), "no such file");
+        assert_eq!(format!("{err:#}"), "key.pem: no such file");
+        assert_eq!(err.path(), Some(Path::new("key.pem")));
+    }
+
+    #[test]
+    fn an_error_in_a_file_keeps_its_kind_and_names_the_file() {
+        use std::error::Error as _;
+        let err = Error::new(ErrorKind::WrongCurve("P-384 (secp384r1)".into()))
+            .in_file(Path::new("key.pem"));
+        assert!(matches!(err.kind(), ErrorKind::WrongCurve(_)));
+        assert_eq!(err.path(), Some(Path::new("key.pem")));
+        assert!(err.source().is_none());
+        assert_eq!(
+            err.to_string(),
+            "key.pem: found an EC key on the P-384 (secp384r1) curve, expected an ECDSA P-256 (prime256v1) key"
+        );
     }
 }

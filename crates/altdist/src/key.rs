@@ -119,7 +119,7 @@ impl PublicKey {
     /// Loads a public key file (PEM or DER); a private key file yields its public half.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        Self::from_public_or_private_bytes(&read_file(path)?).map_err(|err| in_file(path, err))
+        Self::from_public_or_private_bytes(&read_file(path)?).map_err(|err| err.in_file(path))
     }
 
     /// The canonical SubjectPublicKeyInfo PEM: byte-identical to `openssl ec -pubout`.
@@ -253,7 +253,7 @@ impl PrivateKey {
     /// Loads a private key file, PEM or DER, SEC1 or PKCS#8.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        Self::from_bytes(&read_file(path)?).map_err(|err| in_file(path, err))
+        Self::from_bytes(&read_file(path)?).map_err(|err| err.in_file(path))
     }
 
     /// The public half.
@@ -388,17 +388,6 @@ fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
             source,
         })
     })
-}
-
-/// Prefixes an error about a file's contents with the file's name.
-fn in_file(path: &Path, err: Error) -> Error {
-    match err.kind() {
-        ErrorKind::Io { .. } => err,
-        _ => Error::new(ErrorKind::Io {
-            path: path.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, err.to_string()),
-        }),
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -625,6 +614,29 @@ mod tests {
         assert_eq!(
             PublicKey::from_public_or_private_bytes(spki).unwrap(),
             *key.public_key()
+        );
+    }
+
+    #[test]
+    fn errors_in_key_files_keep_their_kind_and_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p384 = dir.path().join("p384.pem");
+        std::fs::write(&p384, test_keys::P384_PRIVATE).unwrap();
+        let err = PrivateKey::load(&p384).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::WrongCurve(_)), "{err:?}");
+        assert_eq!(err.path(), Some(p384.as_path()));
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}: found an EC key on the P-384", p384.display())),
+            "{err}"
+        );
+        let public = dir.path().join("public_key.pem");
+        std::fs::write(&public, test_keys::PUBLIC).unwrap();
+        let err = PrivateKey::load(&public).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::PublicKeyGiven), "{err:?}");
+        let err = PublicKey::load(dir.path().join("missing.pem")).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
         );
     }
 

@@ -59,9 +59,11 @@ impl Connection {
         let client = Client::new(&base_url, key)?;
         Ok(if self.verbose {
             client.with_observer(|exchange| {
-                let status = exchange
-                    .status
-                    .map_or_else(|| "no answer".to_owned(), |status| status.to_string());
+                let status = match (exchange.status, exchange.reason) {
+                    (Some(status), Some(reason)) => format!("{status} {reason}"),
+                    (Some(status), None) => status.to_string(),
+                    (None, _) => "no answer".to_owned(),
+                };
                 let retry = if exchange.attempt > 1 {
                     format!(", attempt {}", exchange.attempt)
                 } else {

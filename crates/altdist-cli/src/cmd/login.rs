@@ -69,7 +69,7 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     let key_path = &credentials.private_key_path;
     PrivateKey::load(key_path).map_err(|err| {
         hinted(
-            format!("{err}"),
+            format!("{err:#}"),
             "login records the path of the API key's .p8 file; check that it exists and is readable",
         )
     })?;
