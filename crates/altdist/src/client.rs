@@ -47,6 +47,7 @@ pub struct ApiKey {
 
 /// The last `X-Rate-Limit` header seen: `user-hour-lim:3600;user-hour-rem:3599;`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// Requests allowed per rolling hour.
     pub limit: u64,

@@ -13,6 +13,7 @@ use crate::error::{Error, ErrorKind};
 
 /// One decoded PEM block: its label (`PUBLIC KEY`, `EC PRIVATE KEY`, ...) and DER contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PemBlock {
     /// The label between `-----BEGIN ` and `-----`.
     pub label: String,

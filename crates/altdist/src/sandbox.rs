@@ -27,6 +27,7 @@ pub struct VerifyTokenRequest {
 
 /// The answer: whether the token is valid, and every check with its outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SandboxVerification {
     /// True exactly when every check passed.
     pub valid: bool,
