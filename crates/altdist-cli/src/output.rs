@@ -95,21 +95,22 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
     None
 }
 
-/// Advice for the API errors people hit most.
+/// Advice for the API errors people hit most, from the error's typed members (status, `code`,
+/// `source.pointer`, `links.associated`), never from the wording of `detail`.
 fn api_hint(status: u16, errors: &[altdist::resource::ResponseError]) -> Option<String> {
     let first = errors.first();
     let code = first.map_or("", |error| error.code.as_str());
-    let detail = first
-        .and_then(|error| error.detail.as_deref())
-        .unwrap_or_default();
+    let pointer = first.and_then(|error| error.pointer());
     let hint = match status {
         401 => "check the clock (tokens issued in the future are refused), the key id, the issuer id (or --individual for an individual key), and that the API key was not revoked".to_owned(),
         403 => "this API key's role may not do that: creating and deleting keys and domains needs an ADMIN key; a token's scope must cover the request".to_owned(),
         404 if code == "NOT_FOUND" => "check the id: `altdist keys list`, `altdist apps list` and `altdist domains list` show what this account has".to_owned(),
-        409 if code.starts_with("ENTITY_ERROR.ATTRIBUTE.INVALID") && detail.contains("public") => {
+        409 if code.starts_with("ENTITY_ERROR.ATTRIBUTE.INVALID")
+            && pointer == Some(PUBLIC_KEY_POINTER) =>
+        {
             "upload the public key made by `altdist pubkey --out public_key.pem` (or `openssl ec -in private_key.pem -pubout`): a P-256 SubjectPublicKeyInfo PEM".to_owned()
         }
-        409 if code.starts_with("ENTITY_ERROR") => match first_uuid(detail) {
+        409 if code.starts_with("ENTITY_ERROR") => match first.and_then(existing_key) {
             Some(existing) => format!("delete the existing key first with `altdist keys delete {existing}`, or keep using it"),
             None => return None,
         },
@@ -119,7 +120,22 @@ fn api_hint(status: u16, errors: &[altdist::resource::ResponseError]) -> Option<
     Some(hint)
 }
 
-fn first_uuid(text: &str) -> Option<&str> {
-    text.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
-        .find(|word| uuid::Uuid::try_parse(word).is_ok())
+/// The member of a key upload that holds the PEM.
+const PUBLIC_KEY_POINTER: &str = "/data/attributes/publicKey";
+
+/// The id of the alternative distribution key a duplicate-key 409 names in `links.associated`.
+pub fn existing_key(error: &altdist::resource::ResponseError) -> Option<&str> {
+    error.associated_id(altdist::resource::AltDistKeyType::NAME)
+}
+
+/// The existing key a duplicate-key 409 names, from an error of the client.
+pub fn existing_key_of(err: &altdist::Error) -> Option<String> {
+    match err.kind() {
+        ErrorKind::Api {
+            status: 409,
+            errors,
+            ..
+        } => errors.iter().find_map(existing_key).map(str::to_owned),
+        _ => None,
+    }
 }

@@ -278,6 +278,102 @@ fn throttling_proxy(upstream: String, failures: usize) -> String {
     format!("http://{address}")
 }
 
+/// Answers every request with `status` and the JSON `body`, as a server other than altdist might.
+fn answering(status: &'static str, body: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let mut request = [0u8; 8192];
+            let _ = client.read(&mut request);
+            let _ = write!(
+                client,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{address}")
+}
+
+/// The hints read the error's typed members (code, `source.pointer`, `links.associated`), not
+/// the wording of `detail`: here `detail` names another key and never says "public".
+// See: issue #13, "Typed CLI hints".
+#[test]
+fn hints_come_from_the_errors_typed_members_not_its_detail() {
+    let dir = Dir::new();
+    dir.write("api.p8", test_keys::PKCS8_PRIVATE);
+    dir.write("public_key.pem", test_keys::PUBLIC);
+    let create_key = |base_url: &str| {
+        dir.altdist(&[
+            "keys",
+            "create",
+            "--base-url",
+            base_url,
+            "--key-id",
+            "2X9R4HXF34",
+            "--issuer-id",
+            "57246542-96fe-1a63-e053-0824d011072a",
+            "--private-key",
+            "api.p8",
+        ])
+    };
+    let existing = "0b5a8a3c-3f42-4f6e-9a57-1c1d2e3f4a5b";
+    let decoy = "6f06a6a4-0000-4000-8000-000000000000";
+    let duplicate = answering(
+        "409 Conflict",
+        serde_json::json!({"errors": [{
+            "status": "409",
+            "code": "ENTITY_ERROR",
+            "title": "The provided entity includes an attribute with an invalid value or is a duplicate.",
+            "detail": format!("a key exists already (not {decoy})"),
+            "links": {"associated": format!("https://api.example.com/v1/alternativeDistributionKeys/{existing}")},
+        }]})
+        .to_string(),
+    );
+    let output = create_key(&duplicate);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!(
+            "hint: delete the existing key first with `altdist keys delete {existing}`"
+        )),
+        "{message}"
+    );
+
+    let unnamed = answering(
+        "409 Conflict",
+        serde_json::json!({"errors": [{
+            "status": "409",
+            "code": "ENTITY_ERROR",
+            "title": "A duplicate.",
+            "detail": format!("a key exists already ({decoy})"),
+        }]})
+        .to_string(),
+    );
+    let message = stderr(&create_key(&unnamed));
+    assert!(message.contains("error: 409 ENTITY_ERROR"), "{message}");
+    assert!(!message.contains("hint:"), "no id, no guess: {message}");
+
+    let not_a_key = answering(
+        "409 Conflict",
+        serde_json::json!({"errors": [{
+            "status": "409",
+            "code": "ENTITY_ERROR.ATTRIBUTE.INVALID",
+            "title": "An attribute value is invalid.",
+            "detail": "not a key at all",
+            "source": {"pointer": "/data/attributes/publicKey"},
+        }]})
+        .to_string(),
+    );
+    let message = stderr(&create_key(&not_a_key));
+    assert!(
+        message.contains("hint: upload the public key made by `altdist pubkey"),
+        "{message}"
+    );
+}
+
 #[test]
 fn retries_429_honouring_retry_after() {
     let dir = Dir::new();

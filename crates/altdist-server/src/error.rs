@@ -1,6 +1,6 @@
 //! [`ApiError`]: every error the API answers with, and the one function that writes their bodies.
 
-use altdist::resource::{ErrorResponse, ErrorSource, ResponseError};
+use altdist::resource::{AssociatedLink, ErrorLinks, ErrorResponse, ErrorSource, ResponseError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -59,6 +59,15 @@ pub enum ApiError {
         detail: String,
         /// The member to blame, as a JSON pointer.
         pointer: Option<String>,
+    },
+    /// 409 `ENTITY_ERROR`: the resource exists already; `links.associated` names the existing
+    /// one, so a client can offer to delete it without reading `detail`.
+    #[error("{detail}")]
+    Duplicate {
+        /// What exists and what to do.
+        detail: String,
+        /// The absolute URL of the existing resource, when it is known.
+        existing: Option<String>,
     },
     /// 413: the body is larger than the limit.
     #[error("the request body is larger than {0} bytes")]
@@ -148,6 +157,11 @@ impl ApiError {
                 code,
                 "The provided entity includes an attribute with an invalid value or is a duplicate.",
             ),
+            Self::Duplicate { .. } => (
+                StatusCode::CONFLICT,
+                "ENTITY_ERROR",
+                "The provided entity includes an attribute with an invalid value or is a duplicate.",
+            ),
             Self::PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "ENTITY_TOO_LARGE",
@@ -220,6 +234,16 @@ impl IntoResponse for ApiError {
                 title: title.to_owned(),
                 detail: Some(self.detail()),
                 source: self.source(),
+                links: match &self {
+                    Self::Duplicate {
+                        existing: Some(url),
+                        ..
+                    } => Some(ErrorLinks {
+                        about: None,
+                        associated: Some(AssociatedLink::Url(url.clone())),
+                    }),
+                    _ => None,
+                },
             }],
         };
         let mut response = (status, axum::Json(body)).into_response();
@@ -296,6 +320,13 @@ mod tests {
         assert_eq!(status(ApiError::Unauthorized("x".into())), 401);
         assert_eq!(status(ApiError::Forbidden("x".into())), 403);
         assert_eq!(status(ApiError::invalid_attribute("/data/type", "x")), 409);
+        assert_eq!(
+            status(ApiError::Duplicate {
+                detail: "x".into(),
+                existing: None
+            }),
+            409
+        );
         assert_eq!(status(ApiError::PayloadTooLarge(1)), 413);
         assert_eq!(status(ApiError::UnsupportedMediaType("x".into())), 415);
         assert_eq!(

@@ -230,6 +230,7 @@ mod tests {
             source: Some(ErrorSource::Pointer {
                 pointer: "/data/attributes/publicKey".into(),
             }),
+            links: None,
         };
         let err = Error::new(ErrorKind::Api {
             status: 409,

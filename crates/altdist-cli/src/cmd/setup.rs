@@ -225,8 +225,10 @@ async fn ensure_key(
     match client.create_key(&public.to_pem(), Some(app)).await {
         Ok(created) => Ok((created.value.data.id.to_string(), true)),
         Err(err) if matches!(err.kind(), ErrorKind::Api { status: 409, .. }) => {
-            let existing = signing_key
-                .map(|key| key.id.to_string())
+            // The server names the key in the way in `links.associated`; the app's signing key
+            // is the one in the way for a server that does not.
+            let existing = output::existing_key_of(&err)
+                .or_else(|| signing_key.map(|key| key.id.to_string()))
                 .unwrap_or_default();
             Err(hinted(
                 format!(

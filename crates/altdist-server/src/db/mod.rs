@@ -52,6 +52,7 @@ pub mod nonces;
 pub mod postgres;
 pub mod rate_limits;
 pub mod sqlite;
+#[cfg(any(test, feature = "test-support"))]
 pub mod test_db;
 
 use std::path::Path;

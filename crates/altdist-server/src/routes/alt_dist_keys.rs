@@ -172,6 +172,7 @@ async fn duplicate(state: &AppState, caller: &Caller, app: Option<&AppId>) -> Ap
         Ok(holder) => holder,
         Err(err) => return err.into(),
     };
+    let existing_url = holder.as_ref().map(|row| state.url(&path(&row.id)));
     let existing = holder.map_or_else(
         || "another key".to_owned(),
         |row| format!("the key {}", row.id),
@@ -184,10 +185,9 @@ async fn duplicate(state: &AppState, caller: &Caller, app: Option<&AppId>) -> Ap
             "your account already has an account-wide alternative distribution key, {existing}; delete it first (DELETE /v1/alternativeDistributionKeys/{{id}}) or create an app-specific key"
         ),
     };
-    ApiError::Conflict {
-        code: "ENTITY_ERROR",
+    ApiError::Duplicate {
         detail,
-        pointer: None,
+        existing: existing_url,
     }
 }
 

@@ -140,12 +140,16 @@ async fn one_account_wide_key_and_one_key_per_app(backend: Backend) {
     assert_eq!(first.status, 201);
     let first_id = first.json["data"]["id"].as_str().unwrap();
     let second = server.create_key(&admin, &fresh_public_key(), None).await;
-    let detail = second.assert_error(409, "ENTITY_ERROR")["detail"]
-        .as_str()
-        .unwrap();
+    let error = second.assert_error(409, "ENTITY_ERROR");
+    let detail = error["detail"].as_str().unwrap();
     assert!(
         detail.contains(first_id) && detail.contains("delete"),
         "{detail}"
+    );
+    // The existing key, for clients that should not parse `detail` (see issue #13).
+    assert_eq!(
+        error["links"]["associated"],
+        format!("{}/v1/alternativeDistributionKeys/{first_id}", server.base)
     );
 
     let for_app = server
@@ -156,12 +160,18 @@ async fn one_account_wide_key_and_one_key_per_app(backend: Backend) {
     let again = server
         .create_key(&admin, &fresh_public_key(), Some(&app))
         .await;
-    let detail = again.assert_error(409, "ENTITY_ERROR")["detail"]
-        .as_str()
-        .unwrap();
+    let error = again.assert_error(409, "ENTITY_ERROR");
+    let detail = error["detail"].as_str().unwrap();
     assert!(
         detail.contains(app_key_id) && detail.contains(app.as_str()),
         "{detail}"
+    );
+    assert_eq!(
+        error["links"]["associated"],
+        format!(
+            "{}/v1/alternativeDistributionKeys/{app_key_id}",
+            server.base
+        )
     );
 }
 backend_test!(one_account_wide_key_and_one_key_per_app);

@@ -11,10 +11,10 @@ use altdist::sandbox::{
     INSTALL_VERIFY_PATH, MARKETPLACE_VERIFY_PATH, SandboxVerification, VerifyTokenRequest,
 };
 use altdist::{InstallTokenClaims, MarketplaceTokenClaims, PrivateKey, TokenSigner};
+use altdist_server::AppState;
 use altdist_server::admin::{self, AppSpec};
 use altdist_server::auth::Role;
 use altdist_server::db::nonces::{self, NonceUse};
-use altdist_server::AppState;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -140,6 +140,68 @@ pub struct ResponseError {
     /// The part of the request to blame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ErrorSource>,
+    /// Where to read more, and the resource the error is about (for a duplicate, the existing
+    /// one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<ErrorLinks>,
+}
+
+impl ResponseError {
+    /// The JSON pointer of `source`, when the error blames a member of the request body.
+    pub fn pointer(&self) -> Option<&str> {
+        match &self.source {
+            Some(ErrorSource::Pointer { pointer }) => Some(pointer),
+            _ => None,
+        }
+    }
+
+    /// The id of the resource `links.associated` names, when that is a URL ending in
+    /// `/{resource_type}/{id}` (like `.../v1/alternativeDistributionKeys/{id}`).
+    pub fn associated_id(&self, resource_type: &str) -> Option<&str> {
+        let href = self.links.as_ref()?.associated.as_ref()?.href()?;
+        let path = href.split(['?', '#']).next()?;
+        let (rest, id) = path.rsplit_once('/')?;
+        (rest.rsplit('/').next() == Some(resource_type) && !id.is_empty()).then_some(id)
+    }
+}
+
+/// `links` of an error (`ErrorLinks` in Apple's OpenAPI document).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorLinks {
+    /// A page explaining the error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+    /// The resource the error is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated: Option<AssociatedLink>,
+}
+
+/// `links.associated` of an error: a URL, or an object with the URL in `href`; Apple's OpenAPI
+/// document allows both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AssociatedLink {
+    /// The resource's URL.
+    Url(String),
+    /// `{href, meta}`.
+    Link {
+        /// The resource's URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        href: Option<String>,
+        /// `{source}`: which part of the request the association comes from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        meta: Option<serde_json::Value>,
+    },
+}
+
+impl AssociatedLink {
+    /// The URL, in either form.
+    pub fn href(&self) -> Option<&str> {
+        match self {
+            Self::Url(url) => Some(url),
+            Self::Link { href, .. } => href.as_deref(),
+        }
+    }
 }
 
 /// The part of a request an error blames: a JSON pointer into the body or a query parameter.
@@ -178,6 +240,32 @@ mod tests {
                 parameter: "limit".into()
             }
         );
+    }
+
+    #[test]
+    fn the_associated_link_names_the_resource_in_either_form() {
+        let url = "http://127.0.0.1:8080/v1/alternativeDistributionKeys/6f06a6a4-0000";
+        for links in [
+            serde_json::json!({"associated": url}),
+            serde_json::json!({"associated": {"href": url, "meta": {"source": "x"}}}),
+        ] {
+            let error: ResponseError = serde_json::from_value(serde_json::json!({
+                "status": "409", "code": "ENTITY_ERROR", "title": "t", "links": links,
+            }))
+            .unwrap();
+            assert_eq!(
+                error.associated_id("alternativeDistributionKeys"),
+                Some("6f06a6a4-0000")
+            );
+            assert_eq!(error.associated_id("apps"), None);
+        }
+        let bare: ResponseError = serde_json::from_value(
+            serde_json::json!({"status": "409", "code": "ENTITY_ERROR", "title": "t"}),
+        )
+        .unwrap();
+        assert_eq!(bare.links, None);
+        assert_eq!(bare.associated_id("alternativeDistributionKeys"), None);
+        assert!(!serde_json::to_string(&bare).unwrap().contains("links"));
     }
 
     #[test]

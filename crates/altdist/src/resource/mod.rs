@@ -21,9 +21,9 @@ pub use alt_dist_key::{
 };
 pub use app::{App, AppAttributes, AppRelationships, AppType, ToOneRelationship};
 pub use document::{
-    CollectionDocument, Document, DocumentLinks, ErrorResponse, ErrorSource, LinkageDocument,
-    LinkageLinks, PagedDocumentLinks, Paging, PagingInformation, RelationshipLinks,
-    ResourceIdentifier, ResourceLinks, ResponseError,
+    AssociatedLink, CollectionDocument, Document, DocumentLinks, ErrorLinks, ErrorResponse,
+    ErrorSource, LinkageDocument, LinkageLinks, PagedDocumentLinks, Paging, PagingInformation,
+    RelationshipLinks, ResourceIdentifier, ResourceLinks, ResponseError,
 };
 pub use ids::{AltDistDomainId, AltDistKeyId, ApiKeyId, AppId, BundleId, IssuerId};
 
