@@ -31,7 +31,8 @@ fi
 
 cargo build --release -p altdist-cli --quiet
 ALTDIST="$(realpath "$TARGET_DIR/release/altdist")"
-PYTHON="$(realpath "$VENV/bin/python")"
+# Not realpath: the venv's python is a symlink to the system one, which lacks PyJWT.
+PYTHON="$(cd "$VENV/bin" && pwd)/python"
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
