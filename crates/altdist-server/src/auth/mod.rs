@@ -4,11 +4,7 @@
 //! The token checks themselves live in the library ([`altdist::jwt`]); this module finds the key,
 //! caches tokens that passed, checks `scope`, and charges the rate limit.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use altdist::jwt::{self, DEFAULT_CLOCK_SKEW};
+use altdist::jwt;
 use altdist::resource::{ApiKeyId, IssuerId};
 use altdist::{PublicKey, TokenKind, Validation};
 use axum::extract::{Request, State};
@@ -21,167 +17,11 @@ use crate::db;
 use crate::error::ApiError;
 use crate::rate_limit;
 
-/// What an API key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Read everything, create and delete keys and domains.
-    Admin,
-    /// Read everything (see docs/API.md for why it may not write keys).
-    AppManager,
-    /// Read everything.
-    Developer,
-}
+mod caller;
+mod tokens;
 
-impl Role {
-    /// The stored and printed name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "ADMIN",
-            Self::AppManager => "APP_MANAGER",
-            Self::Developer => "DEVELOPER",
-        }
-    }
-
-    /// Every role, in the order of their power.
-    pub const ALL: [Self; 3] = [Self::Admin, Self::AppManager, Self::Developer];
-
-    /// Parses a stored or typed name (`ADMIN`, `APP_MANAGER`, `DEVELOPER`).
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "ADMIN" => Some(Self::Admin),
-            "APP_MANAGER" => Some(Self::AppManager),
-            "DEVELOPER" => Some(Self::Developer),
-            _ => None,
-        }
-    }
-
-    /// Whether the role may create and delete alternative distribution keys and domains.
-    pub fn may_manage_keys(self) -> bool {
-        matches!(self, Self::Admin)
-    }
-}
-
-/// The authenticated API key a request acts as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// The API key.
-    pub api_key: ApiKeyId,
-    /// Its account: every query is limited to it.
-    pub account: IssuerId,
-    /// Its role.
-    pub role: Role,
-}
-
-impl Caller {
-    /// Refuses with 403 unless the role may create and delete keys and domains.
-    pub fn require_key_management(&self, what: &str) -> Result<(), ApiError> {
-        if self.role.may_manage_keys() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "the API key {} has the role {}; {what} needs the role ADMIN",
-                self.api_key,
-                self.role.as_str()
-            )))
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct CachedToken {
-    caller: Caller,
-    exp: i64,
-    scope: Option<Vec<String>>,
-}
-
-/// Tokens that passed every check, so a client that reuses its token (as App Store Connect
-/// clients do for up to 20 minutes) does not pay for a signature check on every request.
-///
-/// Bounded: when full, expired entries go first, then everything. Revocation removes the key's
-/// entries, and a generation counter stops a verification that raced with it from caching.
-#[derive(Debug)]
-pub struct TokenCache {
-    entries: Mutex<HashMap<String, CachedToken>>,
-    capacity: usize,
-    generation: AtomicU64,
-}
-
-impl Default for TokenCache {
-    fn default() -> Self {
-        Self::new(10_000)
-    }
-}
-
-impl TokenCache {
-    /// A cache of at most `capacity` tokens.
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            entries: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
-            generation: AtomicU64::new(0),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedToken>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn get(&self, token: &str, now: i64) -> Option<CachedToken> {
-        let mut entries = self.lock();
-        let entry = entries.get(token)?;
-        if now < entry.exp.saturating_add(skew()) {
-            Some(entry.clone())
-        } else {
-            entries.remove(token);
-            None
-        }
-    }
-
-    fn insert(&self, token: &str, entry: CachedToken, generation: u64, now: i64) {
-        let mut entries = self.lock();
-        // A revocation since this verification started may concern this very key.
-        if self.generation.load(Ordering::SeqCst) != generation {
-            return;
-        }
-        if entries.len() >= self.capacity {
-            entries.retain(|_, cached| now < cached.exp.saturating_add(skew()));
-            if entries.len() >= self.capacity {
-                entries.clear();
-            }
-        }
-        entries.insert(token.to_owned(), entry);
-    }
-
-    /// Forgets every cached token of `key`, at once.
-    pub fn revoke(&self, key: &ApiKeyId) {
-        let mut entries = self.lock();
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        entries.retain(|_, cached| &cached.caller.api_key != key);
-    }
-
-    /// Forgets every cached token.
-    pub fn clear(&self) {
-        let mut entries = self.lock();
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        entries.clear();
-    }
-
-    /// How many tokens are cached.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no token is cached.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-fn skew() -> i64 {
-    i64::try_from(DEFAULT_CLOCK_SKEW.as_secs()).unwrap_or(60)
-}
+pub use caller::{Caller, Role};
+pub use tokens::{CachedToken, TokenCache};
 
 /// Middleware on every `/v1` route: authenticates, checks `scope`, charges the rate limit and
 /// reports it in `X-Rate-Limit`. The [`Caller`] is left in the request's extensions.
@@ -254,7 +94,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 async fn verify(state: &AppState, token: &str, now: i64) -> Result<CachedToken, ApiError> {
-    let generation = state.tokens.generation.load(Ordering::SeqCst);
+    let generation = state.tokens.generation();
     let decoded = jwt::decode(token)
         .map_err(|err| ApiError::Unauthorized(format!("the bearer token is malformed: {err}")))?;
     let kid = decoded
@@ -325,10 +165,11 @@ async fn verify(state: &AppState, token: &str, now: i64) -> Result<CachedToken, 
             account: IssuerId(row.account_id),
             role,
         },
-        exp: exp.unwrap_or(now),
         scope,
     };
-    state.tokens.insert(token, entry.clone(), generation, now);
+    state
+        .tokens
+        .insert(token, entry.clone(), exp.unwrap_or(now), generation, now);
     Ok(entry)
 }
 
@@ -426,47 +267,5 @@ mod tests {
             "/v1/alternativeDistributionKeys",
             None
         ));
-    }
-
-    #[test]
-    fn revocation_empties_the_cache_for_that_key_only() {
-        let cache = TokenCache::new(10);
-        let entry = |key: &str| CachedToken {
-            caller: Caller {
-                api_key: ApiKeyId(key.into()),
-                account: IssuerId("a".into()),
-                role: Role::Admin,
-            },
-            exp: 2_000,
-            scope: None,
-        };
-        cache.insert("t1", entry("AAAAAAAAAA"), 0, 1_000);
-        cache.insert("t2", entry("BBBBBBBBBB"), 0, 1_000);
-        cache.revoke(&ApiKeyId("AAAAAAAAAA".into()));
-        assert!(cache.get("t1", 1_000).is_none());
-        assert!(cache.get("t2", 1_000).is_some());
-        // A verification that started before the revocation does not cache.
-        cache.insert("t3", entry("AAAAAAAAAA"), 0, 1_000);
-        assert!(cache.get("t3", 1_000).is_none());
-    }
-
-    #[test]
-    fn expired_tokens_leave_the_cache_and_it_stays_bounded() {
-        let cache = TokenCache::new(2);
-        let entry = |exp| CachedToken {
-            caller: Caller {
-                api_key: ApiKeyId("AAAAAAAAAA".into()),
-                account: IssuerId("a".into()),
-                role: Role::Developer,
-            },
-            exp,
-            scope: None,
-        };
-        cache.insert("old", entry(100), 0, 50);
-        assert!(cache.get("old", 100 + skew()).is_none());
-        for (n, token) in ["a", "b", "c", "d"].into_iter().enumerate() {
-            cache.insert(token, entry(10_000), 0, i64::try_from(n).unwrap());
-            assert!(cache.len() <= 2);
-        }
     }
 }
