@@ -274,7 +274,7 @@ async fn another_accounts_key_looks_exactly_like_an_unknown_key(backend: Backend
     assert_eq!(
         detail(&answer, "kid"),
         format!(
-            "no alternative distribution key with this id in your account ({}); list yours with GET /v1/alternativeDistributionKeys",
+            "{}: no alternative distribution key with this id in your account; list yours with GET /v1/alternativeDistributionKeys",
             web.key_id
         )
     );

@@ -214,6 +214,57 @@ impl Verification {
     pub fn push(&mut self, name: CheckName, result: Result<String, String>) {
         self.checks.push(Check::new(name, result));
     }
+
+    /// Settles the `nonce` check with what a replay guard found for the token's nonce.
+    pub fn settle_nonce(&mut self, verdict: NonceVerdict) {
+        let nonce = self
+            .claims
+            .get("nonce")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let Some(check) = self.check_mut(&CheckName::Nonce) else {
+            return;
+        };
+        match verdict {
+            NonceVerdict::Fresh { remembered_until } => {
+                check.detail = format!("{nonce}: first use; remembered until {remembered_until}");
+            }
+            NonceVerdict::Replayed { first_seen } => {
+                check.ok = false;
+                check.detail = match first_seen {
+                    Some((at, ago)) => format!(
+                        "replayed: {nonce} was first seen at {at} ({ago} seconds ago); every install needs a fresh nonce"
+                    ),
+                    None => format!(
+                        "replayed: {nonce} was seen before; every install needs a fresh nonce"
+                    ),
+                };
+            }
+            NonceVerdict::NotRecorded(why) if check.ok => {
+                check.detail = format!("{}; not checked for replay: {why}", check.detail);
+            }
+            NonceVerdict::NotRecorded(_) => {}
+        }
+    }
+}
+
+/// What a replay guard found for an install token's nonce: see [`Verification::settle_nonce`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NonceVerdict {
+    /// Its first use, now recorded.
+    Fresh {
+        /// Until when the nonce is remembered, for people (RFC 3339).
+        remembered_until: String,
+    },
+    /// A replay of a recorded nonce.
+    Replayed {
+        /// When it was first seen (RFC 3339) and how many seconds ago, when known.
+        first_seen: Option<(String, i64)>,
+    },
+    /// Not looked up, and why.
+    NotRecorded(String),
 }
 
 #[cfg(test)]

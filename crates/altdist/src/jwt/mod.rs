@@ -28,11 +28,11 @@ mod decode;
 mod sign;
 mod verify;
 
-pub use check::{Check, CheckName, Verification};
+pub use check::{Check, CheckName, NonceVerdict, Verification};
 pub use claims::{ApiTokenClaims, DownloadType, InstallTokenClaims, MarketplaceTokenClaims};
 pub use decode::{DecodedToken, decode};
 pub use sign::TokenSigner;
-pub use verify::{Validation, json_type_name, verify};
+pub use verify::{KeyLookup, Validation, json_type_name, verify};
 
 /// `aud` of App Store Connect API tokens and of marketplace tokens.
 pub const API_AUDIENCE: &str = "appstoreconnect-v1";

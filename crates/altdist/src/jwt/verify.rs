@@ -226,11 +226,63 @@ impl Checks {
     }
 }
 
+/// What a verifier's caller found for the key a token names, when it looks keys up by `kid`
+/// (as Apple does with the uploaded alternative distribution keys).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum KeyLookup<'a> {
+    /// The key; `about` says what it is, for the `kid` check ("an alternative distribution key
+    /// of your account").
+    Found {
+        /// The key to check the signature with.
+        key: &'a PublicKey,
+        /// What the key is, to people.
+        about: &'a str,
+    },
+    /// No key to check the signature with: the signature is reported as not checked, and a
+    /// well-formed `kid` fails with `why` ("no key with this id in your account; ...").
+    NotFound {
+        /// Where no key was found, and what to do about it.
+        why: &'a str,
+    },
+}
+
 impl DecodedToken<'_> {
     /// Checks the signature with `key` and every rule of `validation`.
     pub fn verify(self, key: &PublicKey, validation: &Validation) -> Verification {
+        self.verify_against(KeyLookup::Found { key, about: "" }, validation)
+    }
+
+    /// Checks the token with the key `lookup` found, or every rule but the signature when it
+    /// found none.
+    pub fn verify_against(self, lookup: KeyLookup<'_>, validation: &Validation) -> Verification {
         let mut checks = Checks::default();
         self.check_header(validation, &mut checks);
+        if let Some(kid) = checks
+            .0
+            .iter_mut()
+            .find(|check| check.name == CheckName::Kid && check.ok)
+        {
+            match lookup {
+                KeyLookup::Found { about, .. } if !about.is_empty() => {
+                    kid.detail = format!("{}: {about}", kid.detail);
+                }
+                KeyLookup::Found { .. } => {}
+                KeyLookup::NotFound { why } => {
+                    kid.ok = false;
+                    kid.detail = format!("{}: {why}", kid.detail);
+                }
+            }
+        }
+        let KeyLookup::Found { key, .. } = lookup else {
+            checks.fail(
+                CheckName::Signature,
+                "not checked: no key to check it with".to_owned(),
+            );
+            self.check_times(validation, &mut checks);
+            self.check_claims(validation, &mut checks);
+            return self.into_verification(checks);
+        };
         checks.record(
             CheckName::Signature,
             key.verify(self.signing_input.as_bytes(), &self.signature),
@@ -253,6 +305,10 @@ impl DecodedToken<'_> {
         );
         self.check_times(validation, &mut checks);
         self.check_claims(validation, &mut checks);
+        self.into_verification(checks)
+    }
+
+    fn into_verification(self, checks: Checks) -> Verification {
         Verification {
             header: self.header,
             claims: self.claims,
@@ -527,6 +583,93 @@ mod tests {
             NOW,
             Duration::from_secs(300),
         )
+    }
+
+    #[test]
+    fn a_key_lookup_names_the_key_or_says_why_there_is_none() {
+        let token = signer(Some("KEY")).sign(&install_claims()).unwrap();
+        let validation = at_now(TokenKind::Install);
+        let detail = |verification: &Verification, name: CheckName| {
+            verification.check(&name).unwrap().detail.clone()
+        };
+        let found = decode(&token).unwrap().verify_against(
+            KeyLookup::Found {
+                key: &public(),
+                about: "a key of your account",
+            },
+            &validation,
+        );
+        assert!(found.is_valid(), "{:#?}", found.checks);
+        assert_eq!(detail(&found, CheckName::Kid), "KEY: a key of your account");
+        let missing = decode(&token).unwrap().verify_against(
+            KeyLookup::NotFound {
+                why: "no key with this id in your account",
+            },
+            &validation,
+        );
+        assert_eq!(failed(&missing), ["kid", "signature"]);
+        assert_eq!(
+            detail(&missing, CheckName::Kid),
+            "KEY: no key with this id in your account"
+        );
+        assert_eq!(
+            detail(&missing, CheckName::Signature),
+            "not checked: no key to check it with"
+        );
+    }
+
+    #[test]
+    fn a_replay_verdict_settles_the_nonce_check() {
+        use crate::jwt::NonceVerdict;
+        let claims = install_claims();
+        let token = signer(Some("KEY")).sign(&claims).unwrap();
+        let verify = || verify(&token, &public(), &at_now(TokenKind::Install));
+        let nonce_detail = |verification: &Verification| {
+            let check = verification.check(&CheckName::Nonce).unwrap();
+            (check.ok, check.detail.clone())
+        };
+        let mut fresh = verify();
+        fresh.settle_nonce(NonceVerdict::Fresh {
+            remembered_until: "2027-01-15T08:00:00Z".to_owned(),
+        });
+        assert_eq!(
+            nonce_detail(&fresh),
+            (
+                true,
+                format!(
+                    "{}: first use; remembered until 2027-01-15T08:00:00Z",
+                    claims.nonce
+                )
+            )
+        );
+        let mut replayed = verify();
+        replayed.settle_nonce(NonceVerdict::Replayed {
+            first_seen: Some(("2027-01-15T07:00:00Z".to_owned(), 42)),
+        });
+        assert_eq!(
+            nonce_detail(&replayed),
+            (
+                false,
+                format!(
+                    "replayed: {} was first seen at 2027-01-15T07:00:00Z (42 seconds ago); every install needs a fresh nonce",
+                    claims.nonce
+                )
+            )
+        );
+        let mut not_recorded = verify();
+        not_recorded.settle_nonce(NonceVerdict::NotRecorded(
+            "the signature did not verify".to_owned(),
+        ));
+        assert_eq!(
+            nonce_detail(&not_recorded),
+            (
+                true,
+                format!(
+                    "{}; not checked for replay: the signature did not verify",
+                    claims.nonce
+                )
+            )
+        );
     }
 
     #[test]
