@@ -2,8 +2,8 @@
 //! [Add an alternative distribution domain](https://developer.apple.com/documentation/appstoreconnectapi/post-v1-alternativedistributiondomains).
 
 use altdist::resource::{
-    AltDistDomain, AltDistDomainAttributes, AltDistDomainId, AltDistDomainType, CollectionDocument,
-    Document, DocumentLinks, ResourceLinks,
+    AltDistDomain, AltDistDomainAttributes, AltDistDomainCreateRequest, AltDistDomainId,
+    AltDistDomainType, CollectionDocument, Document, DocumentLinks, ResourceLinks,
 };
 use axum::Json;
 use axum::extract::State;
@@ -101,11 +101,11 @@ pub async fn create_alt_dist_domain(
 ) -> Result<Response, ApiError> {
     Params::parse(&uri, &[])?;
     caller.require_key_management("creating an alternative distribution domain")?;
-    let data = jsonapi::create_data(&body, AltDistDomainType::NAME)?;
-    let attributes = jsonapi::attributes(data)?;
-    let domain = jsonapi::required_string(attributes, "domain")?;
-    let reference_name = jsonapi::required_string(attributes, "referenceName")?.trim();
-    let domain = normalize_domain(domain)
+    let request: AltDistDomainCreateRequest =
+        jsonapi::create_document(body, AltDistDomainType::NAME)?;
+    let attributes = &request.data.attributes;
+    let reference_name = attributes.reference_name.trim();
+    let domain = normalize_domain(&attributes.domain)
         .map_err(|why| ApiError::invalid_attribute("/data/attributes/domain", why))?;
     if reference_name.is_empty() || reference_name.chars().count() > MAX_REFERENCE_NAME {
         return Err(ApiError::invalid_attribute(

@@ -3,7 +3,7 @@
 
 use altdist::PublicKey;
 use altdist::resource::{
-    AltDistKey, AltDistKeyAttributes, AltDistKeyId, AltDistKeyType, AppId, AppType,
+    AltDistKey, AltDistKeyAttributes, AltDistKeyCreateRequest, AltDistKeyId, AltDistKeyType, AppId,
     CollectionDocument, Document, DocumentLinks, ResourceLinks,
 };
 use axum::Json;
@@ -103,19 +103,17 @@ pub async fn create_alt_dist_key(
 ) -> Result<Response, ApiError> {
     Params::parse(&uri, &[])?;
     caller.require_key_management("creating an alternative distribution key")?;
-    let data = jsonapi::create_data(&body, AltDistKeyType::NAME)?;
-    let attributes = jsonapi::attributes(data)?;
-    let pem = jsonapi::required_string(attributes, "publicKey")?;
+    let request: AltDistKeyCreateRequest = jsonapi::create_document(body, AltDistKeyType::NAME)?;
     // The library's messages say what was found (another curve, RSA, a private key, a
     // certificate) without quoting the input, so a pasted private key never reaches a response
     // or a log.
-    let public_key = PublicKey::from_pem(pem).map_err(|err| {
+    let public_key = PublicKey::from_pem(&request.data.attributes.public_key).map_err(|err| {
         ApiError::invalid_attribute(
             "/data/attributes/publicKey",
             format!("publicKey is not an ECDSA P-256 public key PEM: {err}"),
         )
     })?;
-    let app = match jsonapi::to_one(data, "app", AppType::NAME)? {
+    let app = match request.app_id() {
         None => None,
         Some(app_id) => {
             let relationship_error = |detail: String| ApiError::Conflict {
@@ -123,12 +121,12 @@ pub async fn create_alt_dist_key(
                 detail,
                 pointer: Some("/data/relationships/app".to_owned()),
             };
-            if !AppId::is_well_formed(&app_id) {
+            if !AppId::is_well_formed(app_id.as_str()) {
                 return Err(relationship_error(format!(
                     "the app id '{app_id}' is not an Apple id (digits, like 6476788026)"
                 )));
             }
-            if db::apps::find(&state.db, &caller.account, &app_id)
+            if db::apps::find(&state.db, &caller.account, app_id.as_str())
                 .await?
                 .is_none()
             {
@@ -136,7 +134,7 @@ pub async fn create_alt_dist_key(
                     "there is no app {app_id} in your account; list your apps with GET /v1/apps"
                 )));
             }
-            Some(AppId(app_id))
+            Some(app_id.clone())
         }
     };
     let id = AltDistKeyId(uuid::Uuid::new_v4().to_string());

@@ -73,15 +73,18 @@ pub struct AltDistKeyCreateAttributes {
 /// The relationships of a key create request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AltDistKeyCreateRelationships {
-    /// The app the key signs for.
-    pub app: AppLinkage,
+    /// The app the key signs for; absent, `{}` or `{"data": null}` for none (Apple's document
+    /// makes `data` optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppLinkage>,
 }
 
 /// `{"data": {"type": "apps", "id": ...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppLinkage {
     /// The app.
-    pub data: ResourceIdentifier<AppType, AppId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<ResourceIdentifier<AppType, AppId>>,
 }
 
 impl AltDistKeyCreateRequest {
@@ -95,15 +98,21 @@ impl AltDistKeyCreateRequest {
                     public_key: public_key.into(),
                 },
                 relationships: app.map(|id| AltDistKeyCreateRelationships {
-                    app: AppLinkage {
-                        data: ResourceIdentifier {
+                    app: Some(AppLinkage {
+                        data: Some(ResourceIdentifier {
                             kind: AppType::Value,
                             id,
-                        },
-                    },
+                        }),
+                    }),
                 }),
             },
         }
+    }
+
+    /// The app the key is to be specific to, if the request names one.
+    pub fn app_id(&self) -> Option<&AppId> {
+        let linkage = self.data.relationships.as_ref()?.app.as_ref()?;
+        linkage.data.as_ref().map(|app| &app.id)
     }
 }
 
