@@ -18,7 +18,7 @@ use altdist::resource::{AltDistKeyId, AppId, IssuerId};
 use altdist::sandbox::VerifyTokenRequest;
 use altdist::{InstallTokenClaims, PrivateKey, TokenSigner};
 use altdist_server::admin::{self, AppSpec};
-use altdist_server::{AppState, db, sandbox};
+use altdist_server::{AppState, db};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _, ParsedPublicKey};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -129,11 +129,13 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || fixture.request(),
             |request| {
-                let verification = fixture.runtime.block_on(sandbox::verify_install(
-                    &fixture.state,
-                    &fixture.account,
-                    &request,
-                ));
+                let verification = fixture
+                    .runtime
+                    .block_on(fixture.state.sandbox.verify_install(
+                        &fixture.state.db,
+                        &fixture.account,
+                        &request,
+                    ));
                 assert!(verification.unwrap().is_valid());
             },
             BatchSize::SmallInput,
@@ -198,7 +200,10 @@ async fn verify_all(
         let (requests, next) = (Arc::clone(&requests), Arc::clone(&next));
         clients.spawn(async move {
             while let Some(request) = requests.get(next.fetch_add(1, Ordering::Relaxed)) {
-                let verification = sandbox::verify_install(&state, &account, request).await;
+                let verification = state
+                    .sandbox
+                    .verify_install(&state.db, &account, request)
+                    .await;
                 assert!(verification.unwrap().is_valid());
             }
         });

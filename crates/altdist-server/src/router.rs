@@ -1,5 +1,6 @@
 //! Every route, and the layers around them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use altdist::sandbox::{INSTALL_VERIFY_PATH, MARKETPLACE_VERIFY_PATH};
@@ -61,11 +62,11 @@ pub fn build_router(state: AppState) -> Router {
         // route_layer: only requests that matched a route and method are authenticated, so an
         // unknown path is a PATH_ERROR and a wrong method a 405 whether or not a token came.
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
+            Arc::clone(&state.auth),
             auth::authenticate,
         ));
 
-    let limit = state.rate_limiter.limit();
+    let limit = state.auth.rate_limiter().limit();
     let api = Router::new()
         .merge(v1)
         .route("/health", get(health::find_health))

@@ -16,7 +16,8 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 
 use crate::admin::{self, Bootstrap};
-use crate::app::{AppState, REVOCATION_POLL};
+use crate::app::AppState;
+use crate::auth::REVOCATION_POLL;
 use crate::config::Config;
 use crate::db::{Db, ServeLock};
 use crate::router::SHUTDOWN_GRACE;
@@ -106,7 +107,7 @@ impl Running {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let watch = self.state.spawn_revocation_watch(REVOCATION_POLL);
+        let watch = self.state.auth.spawn_revocation_watch(REVOCATION_POLL);
         let router = crate::build_router(self.state);
         tracing::info!(address = %self.address, public_url = %self.public_url, "ready");
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();

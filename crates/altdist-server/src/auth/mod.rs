@@ -12,10 +12,12 @@ use axum::http::{HeaderMap, Method, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
-use crate::db;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::db::{self, Db};
 use crate::error::ApiError;
-use crate::rate_limit;
+use crate::rate_limit::{self, RateLimiter};
 
 mod caller;
 mod tokens;
@@ -23,21 +25,89 @@ mod tokens;
 pub use caller::{Caller, Role};
 pub use tokens::{CachedToken, TokenCache};
 
+/// How often a server checks the database for API keys revoked by another process.
+///
+/// Tokens of a revoked key are refused by every server within this (plus one query) of the
+/// revocation: well within the promised second.
+pub const REVOCATION_POLL: Duration = Duration::from_millis(250);
+
+/// What authentication needs: the API keys (in the database), the tokens verified so far, and
+/// each key's request budget.
+#[derive(Debug)]
+pub struct Authenticator {
+    db: Db,
+    tokens: TokenCache,
+    rate_limiter: Arc<RateLimiter>,
+}
+
+impl Authenticator {
+    /// Authentication against the API keys of `db`, with `rate_limit` requests per key per
+    /// hour (this starts the rate limiter's sync task, so it needs a Tokio runtime).
+    pub fn new(db: Db, rate_limit: u32) -> Self {
+        Self {
+            rate_limiter: RateLimiter::start(db.clone(), rate_limit),
+            tokens: TokenCache::default(),
+            db,
+        }
+    }
+
+    /// The verified tokens.
+    pub fn tokens(&self) -> &TokenCache {
+        &self.tokens
+    }
+
+    /// The per-key request budget.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.rate_limiter
+    }
+
+    /// Revokes an API key: in the database, and in the token cache at once.
+    pub async fn revoke_api_key(&self, id: &ApiKeyId) -> db::Result<bool> {
+        let revoked = db::api_keys::revoke(&self.db, id).await?;
+        self.tokens.revoke(id);
+        Ok(revoked)
+    }
+
+    /// Watches the database for keys revoked by another process (`altdist admin api-key
+    /// revoke`) and drops the cached tokens when one is: within `every` of the revocation.
+    pub fn spawn_revocation_watch(
+        self: &Arc<Self>,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let auth = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut last = db::api_keys::revoked_count(&auth.db).await.ok();
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                ticks.tick().await;
+                match db::api_keys::revoked_count(&auth.db).await {
+                    Ok(count) if Some(count) != last => {
+                        auth.tokens.clear();
+                        last = Some(count);
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!("cannot check for revoked API keys: {err}"),
+                }
+            }
+        })
+    }
+}
+
 /// Middleware on every `/v1` route: authenticates, checks `scope`, charges the rate limit and
 /// reports it in `X-Rate-Limit`. The [`Caller`] is left in the request's extensions.
 pub async fn authenticate(
-    State(state): State<AppState>,
+    State(auth): State<Arc<Authenticator>>,
     mut request: Request,
     next: Next,
 ) -> Response {
     // Borrow the parts, not the request: its body is not Sync, so a `&Request` held across an
     // await would make this future not Send.
     let (method, uri) = (request.method().clone(), request.uri().clone());
-    let caller = match caller_for(&state, request.headers(), &method, &uri).await {
+    let caller = match caller_for(&auth, request.headers(), &method, &uri).await {
         Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };
-    let decision = state.rate_limiter.acquire(&caller.api_key).await;
+    let decision = auth.rate_limiter.acquire(&caller.api_key).await;
     let mut response = if decision.allowed {
         request.extensions_mut().insert(caller);
         next.run(request).await
@@ -51,16 +121,16 @@ pub async fn authenticate(
 }
 
 async fn caller_for(
-    state: &AppState,
+    auth: &Authenticator,
     headers: &HeaderMap,
     method: &Method,
     uri: &Uri,
 ) -> Result<Caller, ApiError> {
     let token = bearer_token(headers)?;
     let now = jwt::unix_now();
-    let cached = match state.tokens.get(token, now) {
+    let cached = match auth.tokens.get(token, now) {
         Some(cached) => cached,
-        None => verify(state, token, now).await?,
+        None => verify(auth, token, now).await?,
     };
     if let Some(scope) = &cached.scope
         && !scope_allows(scope, method, uri.path(), uri.query())
@@ -93,8 +163,8 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-async fn verify(state: &AppState, token: &str, now: i64) -> Result<CachedToken, ApiError> {
-    let generation = state.tokens.generation();
+async fn verify(auth: &Authenticator, token: &str, now: i64) -> Result<CachedToken, ApiError> {
+    let generation = auth.tokens.generation();
     let decoded = jwt::decode(token)
         .map_err(|err| ApiError::Unauthorized(format!("the bearer token is malformed: {err}")))?;
     let kid = decoded
@@ -108,7 +178,7 @@ async fn verify(state: &AppState, token: &str, now: i64) -> Result<CachedToken, 
         })?
         .to_owned();
     let unknown = || ApiError::Unauthorized(format!("the API key {kid} is unknown or revoked"));
-    let row = db::api_keys::find(&state.db, &kid)
+    let row = db::api_keys::find(&auth.db, &kid)
         .await?
         .ok_or_else(unknown)?;
     if row.revoked {
@@ -167,8 +237,7 @@ async fn verify(state: &AppState, token: &str, now: i64) -> Result<CachedToken, 
         },
         scope,
     };
-    state
-        .tokens
+    auth.tokens
         .insert(token, entry.clone(), exp.unwrap_or(now), generation, now);
     Ok(entry)
 }

@@ -15,7 +15,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::jsonapi::Params;
-use crate::sandbox;
 
 /// `POST /sandbox/v1/installVerificationTokens/verify`
 pub async fn verify_install_token(
@@ -26,7 +25,10 @@ pub async fn verify_install_token(
 ) -> Result<Json<SandboxVerification>, ApiError> {
     Params::parse(&uri, &[])?;
     let request = verify_request(&body)?;
-    let verification = sandbox::verify_install(&state, &caller.account, &request).await?;
+    let verification = state
+        .sandbox
+        .verify_install(&state.db, &caller.account, &request)
+        .await?;
     Ok(Json(verification.into()))
 }
 
@@ -39,7 +41,10 @@ pub async fn verify_marketplace_token(
 ) -> Result<Json<SandboxVerification>, ApiError> {
     Params::parse(&uri, &[])?;
     let request = verify_request(&body)?;
-    let verification = sandbox::verify_marketplace(&state, &caller.account, &request).await?;
+    let verification = state
+        .sandbox
+        .verify_marketplace(&state.db, &caller.account, &request)
+        .await?;
     Ok(Json(verification.into()))
 }
 

@@ -16,9 +16,11 @@ use std::time::Duration;
 
 use altdist::jwt::DEFAULT_CLOCK_SKEW;
 
-pub use verify::{verify_install, verify_marketplace};
+use altdist::Verification;
+use altdist::resource::IssuerId;
+use altdist::sandbox::VerifyTokenRequest;
 
-use crate::db;
+use crate::db::{self, Db};
 
 /// Why the sandbox could not answer: never the token's fault (a bad token is a verification
 /// with failed checks), always the server's.
@@ -76,5 +78,27 @@ impl Sandbox {
     /// Forgets the cached key `kid` at once (call it when the key is deleted).
     pub fn forget_key(&self, kid: &str) {
         self.keys.forget(kid);
+    }
+
+    /// Checks an install verification token of `account` as Apple would, and records its
+    /// nonce: see [`verify::verify_install`].
+    pub async fn verify_install(
+        &self,
+        db: &Db,
+        account: &IssuerId,
+        request: &VerifyTokenRequest,
+    ) -> Result<Verification, SandboxError> {
+        verify::verify_install(self, db, account, request).await
+    }
+
+    /// Checks a marketplace token of `account` as Apple would: see
+    /// [`verify::verify_marketplace`].
+    pub async fn verify_marketplace(
+        &self,
+        db: &Db,
+        account: &IssuerId,
+        request: &VerifyTokenRequest,
+    ) -> Result<Verification, SandboxError> {
+        verify::verify_marketplace(self, db, account, request).await
     }
 }

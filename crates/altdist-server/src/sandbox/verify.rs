@@ -8,9 +8,9 @@ use altdist::{CheckName, TokenKind, Validation, Verification};
 
 use super::keys::{CachedKey, find_key, find_key_for_app};
 use super::signer::{Signer, describe_signer, find_signer};
-use super::{MAX_INSTALL_TOKEN_LIFETIME, SandboxError, seconds};
-use crate::db;
+use super::{MAX_INSTALL_TOKEN_LIFETIME, Sandbox, SandboxError, seconds};
 use crate::db::nonces::{NewNonce, NonceKey, NonceUse};
+use crate::db::{self, Db};
 
 /// Runs the library's checks with the key found (or every check but the signature without
 /// one), the `kid` check naming what the key is.
@@ -55,8 +55,9 @@ fn rfc3339(unix: i64) -> String {
 /// a developer's nonces) and the token is within its validity (so every recorded nonce can be
 /// pruned after [`nonce_retention`]). A token refused for another reason, a wrong `bid` say, is
 /// still recorded: a second use of it is reported as a replay as well.
-pub async fn verify_install(
-    state: &crate::AppState,
+pub(super) async fn verify_install(
+    sandbox: &Sandbox,
+    db: &Db,
     account: &IssuerId,
     request: &VerifyTokenRequest,
 ) -> Result<Verification, SandboxError> {
@@ -65,7 +66,6 @@ pub async fn verify_install(
         Err(err) => return Ok(Verification::malformed(&err)),
     };
     let now = jwt::unix_now();
-    let (db, sandbox) = (&state.db, &*state.sandbox);
     let key = match decoded.kid() {
         Some(kid) => find_key(sandbox, db, account, kid, now).await?,
         None => None,
@@ -142,8 +142,9 @@ pub async fn verify_install(
 /// Apple's marketplace tokens carry no `kid`; the key is then the one that signs for the
 /// marketplace app the token's `iss` (or `appId`) names: its app-specific key, else the
 /// account-wide key.
-pub async fn verify_marketplace(
-    state: &crate::AppState,
+pub(super) async fn verify_marketplace(
+    sandbox: &Sandbox,
+    db: &Db,
     account: &IssuerId,
     request: &VerifyTokenRequest,
 ) -> Result<Verification, SandboxError> {
@@ -152,7 +153,6 @@ pub async fn verify_marketplace(
         Err(err) => return Ok(Verification::malformed(&err)),
     };
     let now = jwt::unix_now();
-    let (db, sandbox) = (&state.db, &*state.sandbox);
     let iss = decoded.claim_str("iss");
     let mut key_found_through_app = None;
     let key = match decoded.kid() {

@@ -310,8 +310,15 @@ async fn revoking_a_key_refuses_its_cached_tokens_at_once(backend: Backend) {
     let get = || server.send(server.request(Method::GET, KEYS).bearer_auth(&token));
     assert_eq!(get().await.status, 200);
     assert_eq!(get().await.status, 200, "served from the token cache");
-    assert!(!server.state.tokens.is_empty());
-    assert!(server.state.revoke_api_key(&admin.key_id).await.unwrap());
+    assert!(!server.state.auth.tokens().is_empty());
+    assert!(
+        server
+            .state
+            .auth
+            .revoke_api_key(&admin.key_id)
+            .await
+            .unwrap()
+    );
     get().await.assert_error(401, "NOT_AUTHORIZED");
     // A fresh token of the revoked key is refused too.
     server
@@ -325,6 +332,7 @@ async fn a_revocation_by_another_process_reaches_the_cache(backend: Backend) {
     let server = TestServer::start_on(backend).await;
     let watch = server
         .state
+        .auth
         .spawn_revocation_watch(Duration::from_millis(50));
     let admin = server.admin().await;
     let token = admin.token();

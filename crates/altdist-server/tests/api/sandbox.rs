@@ -11,10 +11,10 @@ use altdist::sandbox::{
     INSTALL_VERIFY_PATH, MARKETPLACE_VERIFY_PATH, SandboxVerification, VerifyTokenRequest,
 };
 use altdist::{InstallTokenClaims, MarketplaceTokenClaims, PrivateKey, TokenSigner};
-use altdist_server::AppState;
 use altdist_server::admin::{self, AppSpec};
 use altdist_server::auth::Role;
 use altdist_server::db::nonces::{self, NonceUse};
+use altdist_server::{AppState, Db};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -660,29 +660,38 @@ backend_test!(nonces_are_kept_until_their_token_expires_then_pruned);
 async fn a_replay_is_caught_after_a_restart(backend: Backend) {
     let web = WebApp::new(backend).await;
     let token = web.token();
-    let first = altdist_server::sandbox::verify_install(
-        &web.server.state,
-        &web.admin.issuer,
-        &VerifyTokenRequest {
-            token: token.clone(),
-            app_id: None,
-        },
-    )
-    .await
-    .unwrap();
+    let first = web
+        .server
+        .state
+        .sandbox
+        .verify_install(
+            &web.server.db,
+            &web.admin.issuer,
+            &VerifyTokenRequest {
+                token: token.clone(),
+                app_id: None,
+            },
+        )
+        .await
+        .unwrap();
     assert!(first.is_valid(), "{:#?}", first.checks);
 
-    let restarted = AppState::new(web.server.db.clone(), "http://restarted", 3600);
-    let again = altdist_server::sandbox::verify_install(
-        &restarted,
-        &web.admin.issuer,
-        &VerifyTokenRequest {
-            token,
-            app_id: None,
-        },
-    )
-    .await
-    .unwrap();
+    // A restarted server: a new connection to the same database (so nothing in memory is
+    // shared with the first) and new state.
+    let reopened = Db::connect(&web.server.db.describe()).await.unwrap();
+    let restarted = AppState::new(reopened.clone(), "http://restarted", 3600);
+    let again = restarted
+        .sandbox
+        .verify_install(
+            &reopened,
+            &web.admin.issuer,
+            &VerifyTokenRequest {
+                token,
+                app_id: None,
+            },
+        )
+        .await
+        .unwrap();
     let nonce = again
         .checks
         .iter()
