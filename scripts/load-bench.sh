@@ -15,7 +15,8 @@
 #     other compare
 #
 # Usage: scripts/load-bench.sh [SECONDS_PER_RUN (default 10)] [CONNECTIONS (default 32)]
-# Env:   WRK_THREADS (default 2), PAIR_CONNECTIONS (default 8), ROUNDS (default 3), CARGO_TARGET_DIR,
+# Env:   ALTDIST_BIN (a built binary to measure instead of building target/release/altdist, to
+#        compare two builds), WRK_THREADS (default 2), PAIR_CONNECTIONS (default 8), ROUNDS (default 3), CARGO_TARGET_DIR,
 #        BENCH_POSTGRES_URL (server to create the database on; default
 #        postgres://postgres@127.0.0.1:5432/postgres; "none" skips PostgreSQL).
 set -euo pipefail
@@ -37,8 +38,12 @@ if ! command -v wrk >/dev/null 2>&1; then
   fi
 fi
 
-cargo build --release -p altdist-cli --quiet
-ALTDIST="$TARGET_DIR/release/altdist"
+if [ -n "${ALTDIST_BIN:-}" ]; then
+  ALTDIST="$ALTDIST_BIN"
+else
+  cargo build --release -p altdist-cli --quiet
+  ALTDIST="$TARGET_DIR/release/altdist"
+fi
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
