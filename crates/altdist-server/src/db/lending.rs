@@ -1,5 +1,9 @@
 //! Pooled connections lent out without sqlx's check on every release.
 //!
+//! The upstream limitation: sqlx 0.8's pool has no setting to skip the ping it sends when a
+//! connection is returned. What lending buys is measured in docs/PERFORMANCE.md ("Lending
+//! connections").
+//!
 //! sqlx's pool pings a connection each time it comes back, from a task it spawns: on
 //! PostgreSQL a `Sync` and a wait for `ReadyForQuery`, a second round trip for a one-query
 //! request; on SQLite a message to the connection's worker thread and back. [`Connections`]

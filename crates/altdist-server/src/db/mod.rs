@@ -181,7 +181,8 @@ impl Db {
         if !names_ssl_mode(url) && is_loopback_host(options.get_host()) {
             // libpq's default `prefer` would encrypt traffic that never leaves the kernel, which
             // protects nothing and costs about a seventh of the read throughput
-            // (docs/PERFORMANCE-server.md). An explicit `sslmode` is always obeyed.
+            // (docs/PERFORMANCE.md, "No TLS on loopback"). An explicit `sslmode` is always
+            // obeyed.
             options = options.ssl_mode(PgSslMode::Disable);
         }
         let options = options

@@ -5,7 +5,7 @@
 //! runs its busy handler, which sleeps and retries, 1 ms at first and up to 100 ms between
 //! tries: under concurrent writes a request could sleep several times past the moment the lock
 //! was free, and creates and deletes on 8 connections had a p99 of 220–330 ms against a p50 of
-//! 2.6 ms (docs/PERFORMANCE-server.md). So every statement that writes first takes this
+//! 2.6 ms (docs/PERFORMANCE.md, "The write turn"). So every statement that writes first takes this
 //! process's write turn ([`WriteTurn`]), a FIFO lock, and meets SQLite's lock free;
 //! the busy handler is left for other processes on the same file (`altdist admin` while the
 //! server runs). Reads take no turn: in WAL mode they never wait for a writer.

@@ -6,7 +6,7 @@
 //! nonce, 4 KiB written to the WAL and again at the checkpoint; appending to a log fills pages
 //! in order, 58 nonces to a page. That took the sandbox from about a third of raw ECDSA verify
 //! throughput to about half, and gathering batches ([`GATHER_BATCH`]) to about two thirds
-//! (docs/PERFORMANCE.md, "The sandbox").
+//! (docs/PERFORMANCE.md, "The nonce log" and "Gathering the log's batches").
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -156,7 +156,8 @@ impl SeenNonces {
 /// Committing whatever was waiting as soon as the previous commit returned made batches of
 /// about five nonces; gathering for about one fsync's time first makes them about three times
 /// larger, and took the sandbox at 64 in flight from 46–59 % of raw verify to 60–76 %
-/// (docs/PERFORMANCE-server.md). Every nonce is still on disk before its answer.
+/// (docs/PERFORMANCE.md, "Gathering the log's batches"). Every nonce is still on disk before
+/// its answer.
 const GATHER_BATCH: Duration = Duration::from_micros(100);
 
 /// Appends the nonces sent to SQLite's log, on the calling thread, until every sender is gone.
