@@ -2,8 +2,8 @@
 //!
 //! One semantics on every backend ([`RateLimiter`]): requests are counted per key in minute
 //! buckets kept in the database (`rate_limit_counts`), and a request is allowed while the key's
-//! count over the last 60 minutes is under the limit. On SQLite one server owns the database; on
-//! PostgreSQL every server on it shares one budget per key.
+//! count over the last 60 minutes is under the limit. Every server sharing the database shares
+//! one budget per key.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};

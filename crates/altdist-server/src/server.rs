@@ -39,8 +39,8 @@ impl Server {
         self.start().await?.serve_until(shutdown_signal()).await
     }
 
-    /// Opens and migrates the database, claims it for this process (one server per SQLite
-    /// database), binds the listening socket and, on an empty database, creates the first
+    /// Opens and migrates the database, claims it for this process (a database that admits one
+    /// server at a time refuses a second: [`Db::lock_for_serving`]), binds the listening socket and, on an empty database, creates the first
     /// account. Nothing is answered until [`Running::serve_until`].
     pub async fn start(self) -> anyhow::Result<Running> {
         let config = self.config;

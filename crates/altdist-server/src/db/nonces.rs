@@ -103,7 +103,7 @@ const COUNT: &str = "SELECT count(*) FROM install_nonces";
 pub enum NonceKey {
     /// A UUID in its canonical spelling: its 16 bytes.
     Uuid([u8; 16]),
-    /// Any other string: [`OTHER_PREFIX`], then its UTF-8 (at least 17 bytes, so never a UUID's).
+    /// Any other string: 17 zero bytes, then its UTF-8 (so never 16 bytes, a UUID's length).
     Other(Vec<u8>),
 }
 

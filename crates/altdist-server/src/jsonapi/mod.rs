@@ -1,5 +1,5 @@
 //! JSON:API conventions shared by the routes: query parameters ([`query`]), paging and links
-//! ([`paging`]), and create documents ([`body`]), with the contract's 400 / 422 / 409
+//! ([`mod@paging`]), and create documents ([`body`]), with the contract's 400 / 422 / 409
 //! distinctions.
 
 pub mod body;

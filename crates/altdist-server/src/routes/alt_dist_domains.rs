@@ -113,7 +113,8 @@ pub async fn create_alt_dist_domain(
             format!("referenceName must be 1 to {MAX_REFERENCE_NAME} characters, not blank"),
         ));
     }
-    // A name for people has no use for control characters, and PostgreSQL cannot store NUL.
+    // A name for people has no use for control characters, and a database text column cannot
+    // hold NUL.
     if reference_name.chars().any(char::is_control) {
         return Err(ApiError::invalid_attribute(
             "/data/attributes/referenceName",

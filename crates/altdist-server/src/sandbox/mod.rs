@@ -4,9 +4,9 @@
 //! Apple never tells a web-distribution developer why an install was refused; this does. The
 //! handlers are in [`crate::routes::sandbox`]; the checks of the token itself are the library's
 //! ([`altdist::jwt`]); this module adds what only the server knows, and gives it to the
-//! library's verifier: which key a `kid` names in the caller's account ([`keys`]), which app
-//! that key signs for ([`signer`]), and which nonces were seen before ([`crate::db::nonces`]).
-//! [`verify`] puts them together.
+//! library's verifier: which key a `kid` names in the caller's account (`keys`), which app
+//! that key signs for (`signer`), and which nonces were seen before ([`crate::db::nonces`]).
+//! `verify` puts them together.
 
 mod keys;
 mod signer;
@@ -81,7 +81,9 @@ impl Sandbox {
     }
 
     /// Checks an install verification token of `account` as Apple would, and records its
-    /// nonce: see [`verify::verify_install`].
+    /// nonce: only when the signature verified (so nobody without the key can burn a
+    /// developer's nonces) and the token is within its validity (so every recorded nonce can be
+    /// pruned after [`nonce_retention`]).
     pub async fn verify_install(
         &self,
         db: &Db,
@@ -91,8 +93,7 @@ impl Sandbox {
         verify::verify_install(self, db, account, request).await
     }
 
-    /// Checks a marketplace token of `account` as Apple would: see
-    /// [`verify::verify_marketplace`].
+    /// Checks a marketplace token of `account` as Apple would.
     pub async fn verify_marketplace(
         &self,
         db: &Db,

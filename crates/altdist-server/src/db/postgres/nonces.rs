@@ -1,7 +1,7 @@
 //! PostgreSQL's replay guard: the database decides.
 //!
 //! `install_nonces` has the primary key
-//! `(account_id, nonce)`; [`record_batch`] inserts with `ON CONFLICT DO NOTHING RETURNING`, so of
+//! `(account_id, nonce)`; `record_batch` inserts with `ON CONFLICT DO NOTHING RETURNING`, so of
 //! several concurrent uses of a nonce, on one server or several sharing the database, exactly
 //! one is fresh.
 

@@ -5,7 +5,7 @@
 //! memory can decide. A unique index on random nonces dirtied a B-tree page of its own for every
 //! nonce, 4 KiB written to the WAL and again at the checkpoint; appending to a log fills pages
 //! in order, 58 nonces to a page. That took the sandbox from about a third of raw ECDSA verify
-//! throughput to about half, and gathering batches ([`GATHER_BATCH`]) to about two thirds
+//! throughput to about half, and gathering batches (`GATHER_BATCH`) to about two thirds
 //! (docs/PERFORMANCE.md, "The nonce log" and "Gathering the log's batches").
 
 use std::collections::HashMap;
