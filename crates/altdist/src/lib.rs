@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod error;
 pub mod jwt;
 pub mod key;
+pub mod marketplace_kit;
 pub mod pem;
 pub mod resource;
 pub mod sandbox;
