@@ -8,7 +8,7 @@ pub mod query;
 
 pub use body::create_document;
 pub use paging::{paging, paging_after};
-pub use query::Params;
+pub use query::{Param, ParamKind, Params};
 
 /// Apple's default page size.
 pub const DEFAULT_LIMIT: u32 = 50;

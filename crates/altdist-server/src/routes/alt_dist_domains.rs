@@ -17,10 +17,16 @@ use crate::db;
 use crate::db::alt_dist_domains::AltDistDomainRow;
 use crate::error::ApiError;
 use crate::extract::{IdPath, JsonBody};
-use crate::jsonapi::{self, Params};
+use crate::jsonapi::{self, Param, Params};
 
-const FIELDS: &[&str] = &["domain", "referenceName", "createdDate"];
-const FIELDS_PARAM: &str = "fields[alternativeDistributionDomains]";
+const FIELDS: Param = Param::one_of(
+    "fields[alternativeDistributionDomains]",
+    &["domain", "referenceName", "createdDate"],
+);
+/// What `GET /v1/alternativeDistributionDomains` takes.
+pub const LIST_PARAMS: &[Param] = &[FIELDS, Param::LIMIT, Param::CURSOR];
+/// What `GET /v1/alternativeDistributionDomains/{id}` takes.
+pub const FIND_PARAMS: &[Param] = &[FIELDS];
 const MAX_REFERENCE_NAME: usize = 255;
 
 fn path(id: &str) -> String {
@@ -53,9 +59,9 @@ pub async fn list_alt_dist_domains(
     caller: Caller,
     uri: Uri,
 ) -> Result<Json<CollectionDocument<AltDistDomain>>, ApiError> {
-    let params = Params::parse(&uri, &["limit", "cursor", FIELDS_PARAM])?;
+    let params = Params::parse(&uri, LIST_PARAMS)?;
     let page = params.page_after()?;
-    let fields = params.fields(AltDistDomainType::NAME, FIELDS)?;
+    let fields = params.list(FIELDS.name);
     let total = db::alt_dist_domains::count(&state.db, &caller.account).await?;
     let (rows, next) = db::split_page(
         db::alt_dist_domains::list(&state.db, &caller.account, page).await?,
@@ -79,8 +85,8 @@ pub async fn find_alt_dist_domain(
     IdPath(id): IdPath,
     uri: Uri,
 ) -> Result<Json<Document<AltDistDomain>>, ApiError> {
-    let params = Params::parse(&uri, &[FIELDS_PARAM])?;
-    let fields = params.fields(AltDistDomainType::NAME, FIELDS)?;
+    let params = Params::parse(&uri, FIND_PARAMS)?;
+    let fields = params.list(FIELDS.name);
     let row = db::alt_dist_domains::find(&state.db, &caller.account, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;

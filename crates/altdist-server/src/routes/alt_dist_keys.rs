@@ -18,10 +18,20 @@ use crate::db;
 use crate::db::alt_dist_keys::AltDistKeyRow;
 use crate::error::ApiError;
 use crate::extract::{IdPath, JsonBody};
-use crate::jsonapi::{self, Params};
+use crate::jsonapi::{self, Param, Params};
 
-const FIELDS: &[&str] = &["publicKey"];
-const FIELDS_PARAM: &str = "fields[alternativeDistributionKeys]";
+/// `fields[alternativeDistributionKeys]`, which `GET /v1/apps/{id}/alternativeDistributionKey`
+/// takes too.
+pub const FIELDS: Param = Param::one_of("fields[alternativeDistributionKeys]", &["publicKey"]);
+/// What `GET /v1/alternativeDistributionKeys` takes.
+pub const LIST_PARAMS: &[Param] = &[
+    Param::boolean("exists[app]"),
+    FIELDS,
+    Param::LIMIT,
+    Param::CURSOR,
+];
+/// What `GET /v1/alternativeDistributionKeys/{id}` takes.
+pub const FIND_PARAMS: &[Param] = &[FIELDS];
 
 /// The path of the key `id`.
 pub fn path(id: &str) -> String {
@@ -43,21 +53,16 @@ pub fn resource(state: &AppState, row: AltDistKeyRow, fields: Option<&[String]>)
     }
 }
 
-/// The sparse fieldset of keys in `params`.
-pub fn fields(params: &Params) -> Result<Option<Vec<String>>, ApiError> {
-    params.fields(AltDistKeyType::NAME, FIELDS)
-}
-
 /// `GET /v1/alternativeDistributionKeys`
 pub async fn list_alt_dist_keys(
     State(state): State<AppState>,
     caller: Caller,
     uri: Uri,
 ) -> Result<Json<CollectionDocument<AltDistKey>>, ApiError> {
-    let params = Params::parse(&uri, &["limit", "cursor", "exists[app]", FIELDS_PARAM])?;
+    let params = Params::parse(&uri, LIST_PARAMS)?;
     let page = params.page_after()?;
-    let has_app = params.bool("exists[app]")?;
-    let fields = fields(&params)?;
+    let has_app = params.bool("exists[app]");
+    let fields = params.list(FIELDS.name);
     let total = db::alt_dist_keys::count(&state.db, &caller.account, has_app).await?;
     let (rows, next) = db::split_page(
         db::alt_dist_keys::list(&state.db, &caller.account, has_app, page).await?,
@@ -81,8 +86,8 @@ pub async fn find_alt_dist_key(
     IdPath(id): IdPath,
     uri: Uri,
 ) -> Result<Json<Document<AltDistKey>>, ApiError> {
-    let params = Params::parse(&uri, &[FIELDS_PARAM])?;
-    let fields = fields(&params)?;
+    let params = Params::parse(&uri, FIND_PARAMS)?;
+    let fields = params.list(FIELDS.name);
     let row = db::alt_dist_keys::find(&state.db, &caller.account, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;

@@ -20,16 +20,36 @@ use crate::db::alt_dist_keys::AltDistKeyRow;
 use crate::db::apps::{AppQuery, AppRow, SortKey};
 use crate::error::ApiError;
 use crate::extract::IdPath;
-use crate::jsonapi::{self, Params};
+use crate::jsonapi::{self, Param, Params};
 
-const FIELDS: &[&str] = &[
-    "name",
-    "bundleId",
-    "sku",
-    "primaryLocale",
-    "alternativeDistributionKey",
+const FIELDS: Param = Param::one_of(
+    "fields[apps]",
+    &[
+        "name",
+        "bundleId",
+        "sku",
+        "primaryLocale",
+        "alternativeDistributionKey",
+    ],
+);
+/// What `GET /v1/apps` takes.
+pub const LIST_PARAMS: &[Param] = &[
+    Param::list("filter[name]"),
+    Param::list("filter[bundleId]"),
+    Param::list("filter[sku]"),
+    Param::list("filter[id]"),
+    Param::one_of(
+        "sort",
+        &["name", "-name", "bundleId", "-bundleId", "sku", "-sku"],
+    ),
+    FIELDS,
+    Param::LIMIT,
+    Param::CURSOR,
 ];
-const FIELDS_PARAM: &str = "fields[apps]";
+/// What `GET /v1/apps/{id}` takes.
+pub const FIND_PARAMS: &[Param] = &[FIELDS];
+/// What `GET /v1/apps/{id}/alternativeDistributionKey` takes.
+pub const KEY_PARAMS: &[Param] = &[alt_dist_keys::FIELDS];
 
 fn path(id: &str) -> String {
     format!("/v1/apps/{id}")
@@ -71,32 +91,24 @@ fn resource(state: &AppState, row: AppRow, fields: Option<&[String]>) -> App {
     }
 }
 
-fn sort(params: &Params) -> Result<Vec<(SortKey, bool)>, ApiError> {
-    let Some(keys) = params.list("sort")? else {
-        return Ok(Vec::new());
-    };
-    let mut sort = Vec::with_capacity(keys.len());
-    for key in keys {
-        let (name, descending) = match key.strip_prefix('-') {
-            Some(name) => (name, true),
-            None => (key.as_str(), false),
-        };
-        let column = match name {
-            "name" => SortKey::Name,
-            "bundleId" => SortKey::BundleId,
-            "sku" => SortKey::Sku,
-            _ => {
-                return Err(ApiError::invalid_parameter(
-                    "sort",
-                    format!(
-                        "cannot sort by '{key}'; sort by name, bundleId or sku, each optionally with a leading '-'"
-                    ),
-                ));
-            }
-        };
-        sort.push((column, descending));
-    }
-    Ok(sort)
+/// The `sort` keys, each checked by `Params::parse` against the declared values.
+fn sort(params: &Params) -> Vec<(SortKey, bool)> {
+    let keys = params.list("sort").unwrap_or_default();
+    keys.iter()
+        .filter_map(|key| {
+            let (name, descending) = match key.strip_prefix('-') {
+                Some(name) => (name, true),
+                None => (key.as_str(), false),
+            };
+            let column = match name {
+                "name" => SortKey::Name,
+                "bundleId" => SortKey::BundleId,
+                "sku" => SortKey::Sku,
+                _ => return None,
+            };
+            Some((column, descending))
+        })
+        .collect()
 }
 
 /// `GET /v1/apps`
@@ -105,27 +117,15 @@ pub async fn list_apps(
     caller: Caller,
     uri: Uri,
 ) -> Result<Json<CollectionDocument<App>>, ApiError> {
-    let params = Params::parse(
-        &uri,
-        &[
-            "filter[name]",
-            "filter[bundleId]",
-            "filter[sku]",
-            "filter[id]",
-            "sort",
-            FIELDS_PARAM,
-            "limit",
-            "cursor",
-        ],
-    )?;
+    let params = Params::parse(&uri, LIST_PARAMS)?;
     let page = params.page()?;
-    let fields = params.fields(AppType::NAME, FIELDS)?;
+    let fields = params.list(FIELDS.name);
     let query = AppQuery {
-        names: params.list("filter[name]")?.unwrap_or_default(),
-        bundle_ids: params.list("filter[bundleId]")?.unwrap_or_default(),
-        skus: params.list("filter[sku]")?.unwrap_or_default(),
-        ids: params.list("filter[id]")?.unwrap_or_default(),
-        sort: sort(&params)?,
+        names: params.list("filter[name]").unwrap_or_default(),
+        bundle_ids: params.list("filter[bundleId]").unwrap_or_default(),
+        skus: params.list("filter[sku]").unwrap_or_default(),
+        ids: params.list("filter[id]").unwrap_or_default(),
+        sort: sort(&params),
     };
     let total = db::apps::count(&state.db, &caller.account, &query).await?;
     let rows = db::apps::list(&state.db, &caller.account, &query, page).await?;
@@ -155,8 +155,8 @@ pub async fn find_app(
     IdPath(id): IdPath,
     uri: Uri,
 ) -> Result<Json<Document<App>>, ApiError> {
-    let params = Params::parse(&uri, &[FIELDS_PARAM])?;
-    let fields = params.fields(AppType::NAME, FIELDS)?;
+    let params = Params::parse(&uri, FIND_PARAMS)?;
+    let fields = params.list(FIELDS.name);
     let row = find_own_app(&state, &caller, &id).await?;
     Ok(Json(Document {
         data: resource(&state, row, fields.as_deref()),
@@ -189,8 +189,8 @@ pub async fn find_app_alt_dist_key(
     IdPath(id): IdPath,
     uri: Uri,
 ) -> Result<Json<Document<AltDistKey>>, ApiError> {
-    let params = Params::parse(&uri, &["fields[alternativeDistributionKeys]"])?;
-    let fields = alt_dist_keys::fields(&params)?;
+    let params = Params::parse(&uri, KEY_PARAMS)?;
+    let fields = params.list(alt_dist_keys::FIELDS.name);
     let row = signing_key(&state, &caller, &id).await?;
     Ok(Json(Document {
         data: alt_dist_keys::resource(&state, row, fields.as_deref()),

@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod sandbox;
 
 use axum::Json;
+use axum::http::Method;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -19,4 +20,38 @@ pub fn created<T: Serialize>(location: &str, document: T) -> Response {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response
+}
+
+/// The query parameters each operation takes (none where an operation is not listed), for the
+/// test that compares them with the OpenAPI documents.
+pub fn declared_parameters() -> Vec<(Method, &'static str, &'static [crate::jsonapi::Param])> {
+    vec![
+        (
+            Method::GET,
+            "/v1/alternativeDistributionKeys",
+            alt_dist_keys::LIST_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionKeys/{id}",
+            alt_dist_keys::FIND_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionDomains",
+            alt_dist_domains::LIST_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionDomains/{id}",
+            alt_dist_domains::FIND_PARAMS,
+        ),
+        (Method::GET, "/v1/apps", apps::LIST_PARAMS),
+        (Method::GET, "/v1/apps/{id}", apps::FIND_PARAMS),
+        (
+            Method::GET,
+            "/v1/apps/{id}/alternativeDistributionKey",
+            apps::KEY_PARAMS,
+        ),
+    ]
 }

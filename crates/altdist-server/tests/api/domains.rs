@@ -118,12 +118,21 @@ async fn invalid_and_duplicate_domains(backend: Backend) {
         let response = server.post(&admin, DOMAINS, &body).await;
         assert_eq!(response.error(409)["source"]["pointer"], pointer, "{body}");
     }
-    server
-        .get(
-            &admin,
-            &format!("{DOMAINS}?fields[alternativeDistributionDomains]=url"),
-        )
-        .await
-        .assert_error(400, "PARAMETER_ERROR.INVALID");
+    for query in [
+        "fields[alternativeDistributionDomains]=url",
+        "fields[alternativeDistributionDomains]=",
+        "fields[alternativeDistributionDomains]=domain,,referenceName",
+        "limit=",
+    ] {
+        let error = server
+            .get(&admin, &format!("{DOMAINS}?{query}"))
+            .await
+            .assert_error(400, "PARAMETER_ERROR.INVALID")
+            .clone();
+        assert!(
+            query.starts_with(error["source"]["parameter"].as_str().unwrap()),
+            "{query}"
+        );
+    }
 }
 backend_test!(invalid_and_duplicate_domains);

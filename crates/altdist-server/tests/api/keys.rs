@@ -336,8 +336,18 @@ async fn paging_filters_and_sparse_fieldsets(backend: Backend) {
         ("limit=%FF", "limit"),
         ("cursor=nonsense", "cursor"),
         ("exists[app]=maybe", "exists[app]"),
+        ("exists[app]=", "exists[app]"),
+        ("cursor=", "cursor"),
         (
             "fields[alternativeDistributionKeys]=privateKey",
+            "fields[alternativeDistributionKeys]",
+        ),
+        (
+            "fields[alternativeDistributionKeys]=",
+            "fields[alternativeDistributionKeys]",
+        ),
+        (
+            "fields[alternativeDistributionKeys]=publicKey,",
             "fields[alternativeDistributionKeys]",
         ),
     ] {
