@@ -48,6 +48,8 @@ enum Command {
     Domains(cmd::domains::Opts),
     /// Do a whole setup flow in one command: `altdist setup web-distribution`.
     Setup(cmd::setup::Opts),
+    /// Check a running web-distribution website as Apple and the device would.
+    Site(cmd::site::Opts),
     /// Record API credentials as a named profile (paths and ids only, never the key).
     Login(cmd::login::Opts),
     /// Run the App Store Connect-compatible server.
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Apps(opts) => block_on_client(cmd::apps::run(opts)),
         Command::Domains(opts) => block_on_client(cmd::domains::run(opts)),
         Command::Setup(opts) => block_on_client(cmd::setup::run(opts)),
+        Command::Site(opts) => block_on_client(cmd::site::run(opts)),
         Command::Login(opts) => cmd::login::run(opts),
         Command::Serve(opts) => block_on(cmd::serve::run(opts)),
         Command::Admin(opts) => block_on(cmd::admin::run(opts)),

@@ -11,4 +11,5 @@ pub mod login;
 pub mod pubkey;
 pub mod serve;
 pub mod setup;
+pub mod site;
 pub mod token;
