@@ -529,8 +529,11 @@ async fn check(opts: CheckOpts) -> anyhow::Result<ExitCode> {
 
     // The package(s) the links name.
     let mut manifest_version = None;
+    // A package on another host than the page's is refused before it is fetched: so is it here.
+    let page_host = page_url.as_ref().map(host_of);
     let mut packages: Vec<&str> = links
         .iter()
+        .filter(|link| link.package_host() == page_host)
         .map(|link| link.alternative_distribution_package.as_str())
         .collect();
     packages.dedup();
@@ -911,7 +914,12 @@ async fn check_app_data(
             ),
         );
     }
-    if entries.is_empty()
+    if kind == AppDataKind::Updates && entries.is_empty() {
+        report.ok(
+            name,
+            format!("no update offered for app {app_id} at the version asked for"),
+        );
+    } else if entries.is_empty()
         && document
             .get("failures")
             .and_then(Value::as_array)
