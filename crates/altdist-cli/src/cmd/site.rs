@@ -492,6 +492,16 @@ async fn check(opts: CheckOpts) -> anyhow::Result<ExitCode> {
 
     if let Some(page_url) = &page_url {
         for link in &links {
+            if let Some(iss) = numeric_iss(&link.install_verification_token) {
+                report.warn(
+                    "token",
+                    format!(
+                        "iss is the number {iss}: Apple's table asks for \"a String \
+                         representation\" of the AppleItemID, an integer type; altdist's \
+                         sandbox requires the string \"{iss}\", write it as one"
+                    ),
+                );
+            }
             match verifier.verify(&link.install_verification_token).await {
                 Ok(detail) => report.ok("token", format!("page token {detail}")),
                 Err(detail) => report.fail("token", format!("page token invalid: {detail}")),
@@ -701,6 +711,23 @@ async fn check_well_known(report: &mut Report, site: &Site, site_url: &url::Url)
 async fn load_links(report: &mut Report, site: &Site, url: &str, which: &str) -> Vec<InstallLink> {
     let answer = match site.fetch(url, None).await {
         Ok(answer) if answer.status == 200 => answer,
+        Ok(answer)
+            if answer
+                .location
+                .as_deref()
+                .is_some_and(|location| location.starts_with(mk::INSTALL_LINK_PREFIX)) =>
+        {
+            report.fail(
+                "page",
+                format!(
+                    "{which} load of {url}: expected a page with a link to tap, found a {} \
+                     redirect to the install link, which browsers ignore (Enabling alternative \
+                     distribution app installation in a browser)",
+                    answer.status
+                ),
+            );
+            return Vec::new();
+        }
         Ok(answer) => {
             report.fail(
                 "page",
@@ -721,6 +748,15 @@ async fn load_links(report: &mut Report, site: &Site, url: &str, which: &str) ->
         }
     };
     let html = String::from_utf8_lossy(&answer.body);
+    if which == "first" && navigates_by_script(&html) {
+        report.warn(
+            "link",
+            "the page seems to assign a marketplace-kit:// URL to location in a script: browsers \
+             ignore an install link not opened by a tap or opened through a redirect (Enabling \
+             alternative distribution app installation in a browser); a script can still be \
+             fine if it runs in a click handler",
+        );
+    }
     let found = mk::find_install_links(&html);
     if found.is_empty() {
         report.fail(
@@ -749,6 +785,35 @@ async fn load_links(report: &mut Report, site: &Site, url: &str, which: &str) ->
         links.extend(link);
     }
     links
+}
+
+/// Whether a script seems to navigate to an install link by itself (`location = "marketplace-kit:..."`,
+/// `location.href = ...`, `location.assign(...)`), which browsers refuse without a tap.
+fn navigates_by_script(html: &str) -> bool {
+    let compact: String = html.chars().filter(|c| !c.is_whitespace()).collect();
+    [
+        "location=",
+        "location.href=",
+        "location.assign(",
+        "location.replace(",
+    ]
+    .iter()
+    .any(|assignment| {
+        ["\"", "'", "`"].iter().any(|quote| {
+            compact.contains(&format!("{assignment}{quote}{}", mk::INSTALL_LINK_PREFIX))
+        })
+    })
+}
+
+/// The `iss` of a token when Apple's text allows reading it either way: its table says "a
+/// String representation of the AppleItemID" while `AppleItemID` is an integer type.
+fn numeric_iss(token: &str) -> Option<String> {
+    let decoded = jwt::decode(token).ok()?;
+    decoded
+        .claims()
+        .get("iss")
+        .filter(|iss| iss.is_number())
+        .map(ToString::to_string)
 }
 
 /// The package: its manifest of the documented shape, its signature and every asset it names.
@@ -971,6 +1036,16 @@ fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn script_navigation_is_noticed() {
+        assert!(navigates_by_script(
+            "<script>window.location = 'marketplace-kit://install?x=1'</script>"
+        ));
+        assert!(!navigates_by_script(
+            "<a href=\"marketplace-kit://install?x=1\">Install</a>"
+        ));
+    }
 
     #[test]
     fn resolve_entries() {
