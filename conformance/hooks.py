@@ -1,10 +1,13 @@
-"""The one input the conformance gate does not send, and why.
+"""What the conformance gate tells schemathesis beyond Apple's document, and why.
 
-Apple's OpenAPI document declares every `fields[TYPE]` parameter as an array of enum strings, form
-style, not exploded. An empty array and an array holding one empty string then serialize to the
-same request, `?fields[apps]=`; schemathesis generates both and demands a 2xx for the first and a
-4xx for the second. No server can satisfy both. altdist answers the JSON:API reading (an empty
-fieldset: no attributes, 200), and this hook keeps that one ambiguous request out of the run.
+Apple's OpenAPI document declares the list parameters (`fields[TYPE]`, `filter[...]`, `sort`) as
+form-style, non-exploded arrays with no `minItems` and, for free text, no `minLength`. Read
+literally, an empty list or an empty item is then a valid request; but an empty list and a list
+holding one empty string serialize to the same request (`?fields[apps]=`), and the contract
+altdist keeps (Apple's behaviour) refuses both: an empty value or an empty item in a list is a
+400 `PARAMETER_ERROR.INVALID` naming the parameter. This hook writes that rule into the schema
+schemathesis reads (`minItems: 1`, and `minLength: 1` on the items), so that its positive phases
+send no such request and its negative phases send them and expect the 400 altdist answers.
 See docs/CONFORMANCE.md.
 """
 
@@ -12,10 +15,14 @@ import schemathesis
 
 
 @schemathesis.hook
-def filter_query(ctx, query):
-    if not query:
-        return True
-    for name, value in query.items():
-        if name.startswith("fields[") and value in ("", [], [""]):
-            return False
-    return True
+def before_load_schema(ctx, raw_schema):
+    for item in raw_schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {}) if isinstance(parameter, dict) else {}
+                if parameter.get("in") == "query" and schema.get("type") == "array":
+                    schema["minItems"] = 1
+                    if schema.get("items", {}).get("type") == "string":
+                        schema["items"].setdefault("minLength", 1)

@@ -106,7 +106,7 @@ impl Param {
             ParamKind::Boolean => invalid(format!("'{name}' is '{value}'; expected true or false")),
             ParamKind::Cursor => Ok(()),
             ParamKind::List | ParamKind::Enum(_) => {
-                let items: Vec<&str> = value.split(',').map(str::trim).collect();
+                let items: Vec<&str> = value.split(',').collect();
                 if items.iter().any(|item| item.is_empty()) {
                     return invalid(format!(
                         "'{name}' has an empty item ('{value}'); separate the values with single commas"
@@ -189,12 +189,8 @@ impl Params {
 
     /// The items of a list parameter (checked by [`Self::parse`]); `None` when absent.
     pub fn list(&self, name: &str) -> Option<Vec<String>> {
-        self.get(name).map(|value| {
-            value
-                .split(',')
-                .map(|item| item.trim().to_owned())
-                .collect()
-        })
+        self.get(name)
+            .map(|value| value.split(',').map(str::to_owned).collect())
     }
 
     /// A boolean parameter (checked by [`Self::parse`]); `None` when absent.
@@ -334,6 +330,7 @@ mod tests {
             ("fields[apps]=", "fields[apps]"),
             ("fields[apps]=name,,sku", "fields[apps]"),
             ("fields[apps]=price", "fields[apps]"),
+            ("fields[apps]=name,%20sku", "fields[apps]"),
         ] {
             assert_eq!(refused(query), ("INVALID", parameter.to_owned()), "{query}");
         }
@@ -343,10 +340,10 @@ mod tests {
     #[test]
     fn valid_values_read_back() {
         let params =
-            params("limit=200&exists[app]=false&filter[name]=A,%20B&fields[apps]=sku").unwrap();
+            params("limit=200&exists[app]=false&filter[name]=A,B%20C&fields[apps]=sku").unwrap();
         assert_eq!(params.page().unwrap().limit, 200);
         assert_eq!(params.bool("exists[app]"), Some(false));
-        assert_eq!(params.list("filter[name]").unwrap(), ["A", "B"]);
+        assert_eq!(params.list("filter[name]").unwrap(), ["A", "B C"]);
         assert_eq!(params.list("fields[apps]").unwrap(), ["sku"]);
         assert_eq!(params.list("absent"), None);
     }

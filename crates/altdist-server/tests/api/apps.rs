@@ -142,7 +142,8 @@ async fn list_filter_sort_and_fields(backend: Backend) {
         ("filter[id]=1,,2", "filter[id]"),
         ("filter[name]=", "filter[name]"),
         ("filter[bundleId]=,", "filter[bundleId]"),
-        ("filter[sku]=a,%20,b", "filter[sku]"),
+        ("filter[sku]=a,,b", "filter[sku]"),
+        ("fields[apps]=name,%20sku", "fields[apps]"),
     ] {
         let error = server
             .get(&admin, &format!("/v1/apps?{query}"))
