@@ -283,3 +283,13 @@ fn usage_errors_exit_2() {
     assert_eq!(output.status.code(), Some(2), "{}", util::describe(&output));
     assert!(util::stderr(&output).contains("is not HOST:PORT:ADDRESS"));
 }
+
+#[test]
+fn a_sign_in_token_without_oauth_metadata_fails() {
+    let setup = Setup::new(true);
+    assert_fails(
+        &setup.check(Some(Break::SignInWithoutOauth), &[]),
+        "oauth",
+        "/.well-known/oauth-authorization-server, found 404",
+    );
+}

@@ -68,6 +68,8 @@ pub enum Break {
     StaticToken,
     /// The restore answer lacks `installVerificationToken`.
     RestoreMissingField,
+    /// The install link carries a sign-in `token`, but the site serves no OAuth metadata.
+    SignInWithoutOauth,
 }
 
 /// What the site needs: where it is, which app it distributes, the key that signs for it.
@@ -246,6 +248,9 @@ async fn install_page(State(site): State<Arc<Site>>) -> Response {
     };
     let mut link = InstallLink::new(site.package_url(), token);
     link.app_share_url = Some(site.url("/"));
+    if site.is(Break::SignInWithoutOauth) {
+        link.token = Some(format!("visitor-{}", uuid::Uuid::new_v4()));
+    }
     let href = link.to_url().replace('&', "&amp;").replace('"', "&quot;");
     let bundle_id = &site.bundle_id;
     Html(format!(

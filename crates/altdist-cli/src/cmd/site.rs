@@ -448,6 +448,14 @@ async fn check(opts: CheckOpts) -> anyhow::Result<ExitCode> {
         );
     }
 
+    // A link with `token` makes the device sign the visitor in through the OAuth metadata.
+    if let Some(page_url) = page_url
+        .as_ref()
+        .filter(|_| links.iter().any(|link| link.token.is_some()))
+    {
+        check_oauth(&mut report, &site, page_url).await;
+    }
+
     // The app: --app, else the token's iss, else nothing to check it against.
     let app_id = opts.app.clone().or_else(|| {
         links.first().and_then(|link| {
@@ -705,6 +713,38 @@ async fn check_well_known(report: &mut Report, site: &Site, site_url: &url::Url)
         }
     }
     document.is_object().then_some(document)
+}
+
+/// The authorization server metadata the device reads when a link carries `token`.
+async fn check_oauth(report: &mut Report, site: &Site, page_url: &url::Url) {
+    let url = origin_join(page_url, mk::OAUTH_METADATA_PATH);
+    let answer = match site.fetch(&url, None).await {
+        Ok(answer) if answer.status == 200 => answer,
+        Ok(answer) => {
+            report.fail(
+                "oauth",
+                format!(
+                    "a link carries token, so the device signs the visitor in: expected 200 at \
+                     {url}, found {} (Installing your app from your website)",
+                    answer.status
+                ),
+            );
+            return;
+        }
+        Err(cause) => {
+            report.fail("oauth", format!("GET {url} failed: {cause}"));
+            return;
+        }
+    };
+    match serde_json::from_slice::<Value>(&answer.body) {
+        Ok(document) => report.problems(
+            "oauth",
+            "authorization server metadata",
+            &mk::validate_oauth_metadata(&document),
+            &format!("{url} has the documented members"),
+        ),
+        Err(err) => report.fail("oauth", format!("{url}: expected JSON ({err})")),
+    }
 }
 
 /// Loads the page and returns its parsed install links, reporting what is wrong with each.
