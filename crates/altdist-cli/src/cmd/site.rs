@@ -31,6 +31,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most package assets fetched; a real package has a handful of variants and deltas.
 const MAX_ASSETS: usize = 32;
+/// The most well-known URLs fetched: seven per configuration, overrides included, and a
+/// document with thousands of overrides must not turn the checker into a request flood.
+const MAX_URLS: usize = 64;
 /// The device the restore and updates requests speak for: Apple's example values.
 const DEVICE_PLATFORM: &str = "iOS";
 const DEVICE_OS_VERSION: &str = "17.4";
@@ -65,6 +68,7 @@ struct CheckOpts {
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
     /// Reach HOST:PORT at ADDRESS instead of what DNS says, as curl's --resolve; repeatable.
+    /// The URLs keep their port; the entry applies to HOST on any port.
     #[arg(long, value_name = "HOST:PORT:ADDRESS")]
     resolve: Vec<String>,
     #[command(flatten)]
@@ -693,7 +697,17 @@ async fn check_well_known(report: &mut Report, site: &Site, site_url: &url::Url)
         &mk::validate_well_known(&document),
         "the documented shape: license, restore, updates",
     );
-    for (pointer, target) in mk::well_known_urls(&document) {
+    let urls = mk::well_known_urls(&document);
+    if urls.len() > MAX_URLS {
+        report.warn(
+            "url",
+            format!(
+                "{} URLs in the file; only the first {MAX_URLS} are fetched",
+                urls.len()
+            ),
+        );
+    }
+    for (pointer, target) in urls.into_iter().take(MAX_URLS) {
         if !target.starts_with("https://") {
             report.fail(
                 "url",
