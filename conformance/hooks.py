@@ -6,8 +6,9 @@ literally, an empty list or an empty item is then a valid request; but an empty 
 holding one empty string serialize to the same request (`?fields[apps]=`), and the contract
 altdist keeps (Apple's behaviour) refuses both: an empty value or an empty item in a list is a
 400 `PARAMETER_ERROR.INVALID` naming the parameter. This hook writes that rule into the schema
-schemathesis reads (`minItems: 1`, and `minLength: 1` on the items), so that its positive phases
-send no such request and its negative phases send them and expect the 400 altdist answers.
+schemathesis reads (`minItems: 1`, and on free-text items a pattern of one or more characters
+other than a comma, since the comma separates the items), so that its positive phases send no
+such request and its negative phases send them and expect the 400 altdist answers.
 See docs/CONFORMANCE.md.
 """
 
@@ -24,5 +25,7 @@ def before_load_schema(ctx, raw_schema):
                 schema = parameter.get("schema", {}) if isinstance(parameter, dict) else {}
                 if parameter.get("in") == "query" and schema.get("type") == "array":
                     schema["minItems"] = 1
-                    if schema.get("items", {}).get("type") == "string":
-                        schema["items"].setdefault("minLength", 1)
+                    items = schema.get("items", {})
+                    if items.get("type") == "string" and "enum" not in items:
+                        # Nor can an item hold a comma: it would read as two.
+                        items.setdefault("pattern", "^[^,]+$")
