@@ -11,6 +11,8 @@ pub mod marketplace_kit;
 pub mod pem;
 pub mod resource;
 pub mod sandbox;
+#[cfg(feature = "client")]
+pub mod site_check;
 #[cfg(any(test, feature = "test-keys"))]
 pub mod test_keys;
 
