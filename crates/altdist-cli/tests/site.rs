@@ -6,6 +6,9 @@ mod util;
 
 use std::process::Output;
 
+use altdist::client::{ApiKey, Client};
+use altdist::credentials::CredentialsFile;
+use altdist::site_check::{CheckStatus, SiteCheckRequest, SiteReport};
 use altdist::{PrivateKey, test_keys};
 use util::{Dir, TestServer};
 use web_distribution_site::{Break, SiteConfig};
@@ -292,4 +295,122 @@ fn a_sign_in_token_without_oauth_metadata_fails() {
         "oauth",
         "/.well-known/oauth-authorization-server, found 404",
     );
+}
+
+/// A client of the test server's API, from its credentials.json.
+fn client_of(server: &TestServer) -> Client {
+    let credentials = CredentialsFile::load(server.credentials()).expect("credentials.json");
+    let key = ApiKey {
+        key_id: credentials.key_id,
+        issuer_id: credentials.issuer_id,
+        private_key: PrivateKey::load(&credentials.private_key_path).expect("API key"),
+    };
+    Client::new(&server.url, key).expect("client")
+}
+
+/// Serves the reference site for `localhost` (certificate from the setup's CA) and asks the
+/// server's sandbox to check it: `POST /sandbox/v1/sites/check`.
+fn sandbox_check(setup: &Setup, server: &TestServer, url_host: &str) -> SiteReport {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let (_, cert, key) =
+        web_distribution_site::make_test_certificates(&["localhost".to_owned()]).expect("CA");
+    setup.dir.write("localhost-cert.pem", cert);
+    setup.dir.write("localhost-key.pem", key);
+    let tls = web_distribution_site::tls_config(
+        &setup.dir.join("localhost-cert.pem"),
+        &setup.dir.join("localhost-key.pem"),
+    )
+    .expect("TLS config");
+    let origin = format!("https://{url_host}:{port}");
+    let config = SiteConfig {
+        public_url: origin.clone(),
+        app_id: setup.app.clone(),
+        bundle_id: BUNDLE_ID.to_owned(),
+        kid: setup.kid.clone(),
+        key: PrivateKey::from_pem(test_keys::SEC1_PRIVATE).expect("test key"),
+        broken: None,
+    };
+    runtime.spawn(web_distribution_site::serve(listener, tls, config));
+    let request = SiteCheckRequest {
+        url: origin.clone(),
+        app_id: Some(setup.app.clone()),
+        page: Some(format!("{origin}/")),
+    };
+    let client = client_of(server);
+    let report = runtime
+        .block_on(client.check_site(&request))
+        .expect("the sandbox answers")
+        .value;
+    runtime.shutdown_background();
+    report
+}
+
+fn has_failure(report: &SiteReport, name: &str, needle: &str) -> bool {
+    report.checks.iter().any(|check| {
+        check.status == CheckStatus::Fail && check.name == name && check.detail.contains(needle)
+    })
+}
+
+#[test]
+fn the_sandbox_refuses_private_targets_by_default() {
+    let setup = Setup::new(true);
+    let report = sandbox_check(&setup, &setup.server, "localhost");
+    assert!(!report.passed);
+    assert!(
+        has_failure(&report, "well-known", "loopback, private or link-local"),
+        "{report:#?}"
+    );
+    let report = sandbox_check(&setup, &setup.server, "127.0.0.1");
+    assert!(
+        has_failure(
+            &report,
+            "well-known",
+            "127.0.0.1 is a loopback, private or link-local address"
+        ),
+        "{report:#?}"
+    );
+}
+
+#[test]
+fn the_sandbox_reaches_private_targets_when_allowed() {
+    let setup = Setup::new(true);
+    let data = setup.dir.join("data2");
+    let server = TestServer::spawn(&data, &["--allow-private-targets"]);
+    // Another server, another account: the domain is not registered there, and the site's test
+    // CA is not one the server trusts, so the report says both, which shows it was fetched.
+    let report = sandbox_check(&setup, &server, "localhost");
+    assert!(has_failure(&report, "domain", "found: none"), "{report:#?}");
+    assert!(
+        has_failure(&report, "well-known", "UnknownIssuer"),
+        "{report:#?}"
+    );
+}
+
+#[test]
+fn the_sandbox_wants_a_url() {
+    let setup = Setup::new(true);
+    let client = client_of(&setup.server);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let request = SiteCheckRequest {
+        url: "http://apps.example.test".to_owned(),
+        app_id: None,
+        page: None,
+    };
+    let err = runtime
+        .block_on(client.check_site(&request))
+        .expect_err("an http:// site is refused");
+    let message = err.to_string();
+    assert!(message.contains("422"), "{message}");
+    assert!(message.contains("is not an https:// URL"), "{message}");
 }

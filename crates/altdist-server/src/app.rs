@@ -17,6 +17,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// The sandbox's parsed keys.
     pub sandbox: Arc<Sandbox>,
+    /// Whether the sandbox's site check may reach loopback and private addresses.
+    pub allow_private_targets: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -38,7 +40,15 @@ impl AppState {
             db,
             public_url: public_url.trim_end_matches('/').into(),
             sandbox: Arc::default(),
+            allow_private_targets: false,
         }
+    }
+
+    /// The same state, its site check allowed (or not) to reach private addresses.
+    #[must_use]
+    pub fn with_private_targets(mut self, allow: bool) -> Self {
+        self.allow_private_targets = allow;
+        self
     }
 
     /// The absolute URL of `path` (which starts with `/`).

@@ -24,6 +24,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Requests per API key per rolling hour.
     pub rate_limit: u32,
+    /// Whether the sandbox's site check may reach loopback and private addresses; off, the
+    /// server refuses to be turned against its own network by a URL a caller names.
+    pub allow_private_targets: bool,
 }
 
 impl Default for Config {
@@ -34,6 +37,7 @@ impl Default for Config {
             database_url: None,
             public_url: None,
             rate_limit: DEFAULT_RATE_LIMIT,
+            allow_private_targets: false,
         }
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use altdist::sandbox::{INSTALL_VERIFY_PATH, MARKETPLACE_VERIFY_PATH};
+use altdist::site_check::SITE_CHECK_PATH;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -55,6 +56,7 @@ pub fn build_router(state: AppState) -> Router {
             get(apps::find_app_alt_dist_key_linkage),
         )
         .route(INSTALL_VERIFY_PATH, post(sandbox::verify_install_token))
+        .route(SITE_CHECK_PATH, post(sandbox::check_site))
         .route(
             MARKETPLACE_VERIFY_PATH,
             post(sandbox::verify_marketplace_token),

@@ -55,7 +55,8 @@ impl Server {
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
         let first_start = admin::bootstrap(&db, &config.data_dir, &public_url).await?;
-        let state = AppState::new(db.clone(), &public_url, config.rate_limit);
+        let state = AppState::new(db.clone(), &public_url, config.rate_limit)
+            .with_private_targets(config.allow_private_targets);
         Ok(Running {
             listener,
             address,

@@ -449,6 +449,18 @@ impl Client {
             .await
     }
 
+    /// Asks an altdist server to check a web-distribution site as `altdist site check` does,
+    /// from the server (`POST /sandbox/v1/sites/check`). Apple's API has no such endpoint.
+    pub async fn check_site(
+        &self,
+        request: &crate::site_check::SiteCheckRequest,
+    ) -> Result<Fetched<crate::site_check::SiteReport>, Error> {
+        let path = crate::site_check::SITE_CHECK_PATH;
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        self.send(Method::POST, self.url(&segments, &[]), Some(request))
+            .await
+    }
+
     /// A raw request for an arbitrary path (`/v1/...`): the body as sent, for `--output json`.
     pub async fn get_raw(&self, path_and_query: &str) -> Result<String, Error> {
         let url = self

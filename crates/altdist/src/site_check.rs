@@ -90,6 +90,20 @@ impl SiteReport {
     }
 }
 
+/// The body of `POST /sandbox/v1/sites/check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteCheckRequest {
+    /// The site: `https://DOMAIN[:PORT]`.
+    pub url: String,
+    /// The app's Apple id [default: the `iss` of the page's token].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// The install page, loaded twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
 /// What a site check is given: the site, and optionally its install page and app.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]

@@ -32,6 +32,10 @@ pub struct Opts {
     /// Requests each API key may make per rolling hour.
     #[arg(long, env = "ALTDIST_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: u32,
+    /// Let the sandbox's site check reach loopback and private addresses (local development
+    /// and tests); off, it reaches public addresses only.
+    #[arg(long, env = "ALTDIST_ALLOW_PRIVATE_TARGETS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_private_targets: bool,
 }
 
 /// Serves until SIGINT or SIGTERM. Stdout carries what scripts wait for (the first start's
@@ -44,6 +48,7 @@ pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         database_url: opts.storage.database_url,
         public_url: opts.public_url,
         rate_limit: opts.rate_limit,
+        allow_private_targets: opts.allow_private_targets,
     };
     let running = altdist_server::Server::new(config).start().await?;
     let mut stdout = std::io::stdout().lock();
