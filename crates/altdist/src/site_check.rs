@@ -590,7 +590,7 @@ pub async fn check_site(
     } else {
         report.warn(
             "page",
-            "no --page given: the install page, its links and tokens are not checked",
+            "no install page given (--page, or \"page\" in the sandbox): its links and tokens are not checked",
         );
     }
 
@@ -602,7 +602,7 @@ pub async fn check_site(
         check_oauth(&mut report, &site, page_url).await;
     }
 
-    // The app: --app, else the token's iss, else nothing to check it against.
+    // The app: the one given, else the token's iss, else nothing to check it against.
     let app_id = options.app.clone().or_else(|| {
         links.first().and_then(|link| {
             jwt::decode(&link.install_verification_token)
@@ -712,7 +712,7 @@ pub async fn check_site(
             let Some(app_id) = &app_id else {
                 report.warn(
                     kind_name(kind),
-                    "not requested: no app to ask for (give --app, or --page with a token)",
+                    "not requested: no app to ask for (give the app's id, or the install page whose token names it)",
                 );
                 continue;
             };
