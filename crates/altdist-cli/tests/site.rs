@@ -414,3 +414,29 @@ fn the_sandbox_wants_a_url() {
     assert!(message.contains("422"), "{message}");
     assert!(message.contains("is not an https:// URL"), "{message}");
 }
+
+#[test]
+fn failures_are_reported_as_the_device_reads_them() {
+    let setup = Setup::new(true);
+    // Another app of the account: the site distributes only its own, so restore and updates
+    // answer a 404 in `failures` for it, and the page's token speaks for the wrong app.
+    let other = setup
+        .server
+        .create_app(&setup.dir, "Other App", "com.example.other");
+    let output = setup.check(None, &["--app", &other]);
+    let stdout = util::stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{}", util::describe(&output));
+    for name in ["restore", "updates"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.starts_with(&format!("warn {name} "))
+                    && line.contains(&format!(
+                        "failures lists app {other} version 2000000001: 404 \"App unavailable.\""
+                    ))
+                    && line.contains("the device shows \"App Not Available\"")),
+            "no failures line for {name}:\n{stdout}"
+        );
+    }
+    assert_fails(&output, "token", "page token invalid: appId:");
+}

@@ -733,6 +733,13 @@ pub async fn check_site(
     Ok(report)
 }
 
+/// A JSON value as text: a string without its quotes.
+fn plain(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
 fn kind_name(kind: AppDataKind) -> &'static str {
     match kind {
         AppDataKind::Restore => "restore",
@@ -1164,11 +1171,11 @@ async fn check_app_data(
         report.warn(
             name,
             format!(
-                "failures lists app {} version {}: {} {}; the device shows \"App Not Available\"",
-                failure["appleItemId"],
-                failure["appleVersionId"],
-                failure["failure"]["code"],
-                failure["failure"]["description"]
+                "failures lists app {} version {}: {} {:?}; the device shows \"App Not Available\"",
+                plain(&failure["appleItemId"]),
+                plain(&failure["appleVersionId"]),
+                plain(&failure["failure"]["code"]),
+                plain(&failure["failure"]["description"])
             ),
         );
     }
