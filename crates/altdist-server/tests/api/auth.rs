@@ -154,12 +154,12 @@ async fn tokens_as_third_party_clients_mint_them(backend: Backend) {
         (
             "no iat, exp an hour away",
             admin.sign_raw(&without_typ, &claims(now + 3600)),
-            "lifetime: the token expires 3600 seconds from now",
+            "lifetime: the token expires 3",
         ),
         (
             "no iat, expired",
             admin.sign_raw(&without_typ, &claims(now - 120)),
-            "exp: expired 120 seconds ago",
+            "exp: expired 12",
         ),
         (
             "wrong typ",
