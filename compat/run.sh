@@ -17,7 +17,7 @@ if [[ -n ${ALTDIST_BIN:-} ]]; then
   bin=$ALTDIST_BIN
 else
   (cd "$root" && cargo build --quiet -p altdist-cli)
-  bin=$root/target/debug/altdist
+  bin=${CARGO_TARGET_DIR:-$root/target}/debug/altdist
 fi
 
 work=$(mktemp -d)
