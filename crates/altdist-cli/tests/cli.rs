@@ -453,8 +453,6 @@ fn api_token_from_a_credentials_file_flags_or_environment() {
 /// takes it, so `token verify --kind api` must too, and still hold it to the 20-minute rule.
 #[test]
 fn api_token_without_iat_or_typ_verifies_and_exp_alone_bounds_it() {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let dir = Dir::new();
     dir.write("public_key.pem", test_keys::PUBLIC);
     let key = altdist::PrivateKey::from_pem(test_keys::SEC1_PRIVATE).unwrap();
@@ -464,13 +462,8 @@ fn api_token_without_iat_or_typ_verifies_and_exp_alone_bounds_it() {
             "exp": altdist::jwt::unix_now() + exp_in,
             "aud": "appstoreconnect-v1",
         });
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"2X9R4HXF34"}"#),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature = key.sign(input.as_bytes()).unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        let header = serde_json::json!({"alg": "ES256", "kid": "2X9R4HXF34"});
+        test_keys::sign_raw(&key, &header, &claims)
     };
     let report = dir.altdist_ok(&["token", "verify", "--kind", "api", &mint(1200)]);
     assert!(

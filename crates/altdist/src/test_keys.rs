@@ -79,3 +79,22 @@ d/y9VaGFCu6gBwYFK4EEACKhZANiAAQ+xafxhbXVnzuhDM+3Fj2y254sAq6uxH+H
 OdaWzH+XrSOE6ShbBNJAQk8D+Id01x9IPkrjLaD6DPxW6Lyw1z6eE8go7a++rJGJ
 ygB6JX8ENfkvcM9lSEEPf8F4mzQ4F58=
 -----END EC PRIVATE KEY-----\n";
+
+/// A compact JWS of any `header` and `claims`, signed with `key`: tokens shaped as third-party
+/// libraries shape them (no `typ`, no `iat`, `aud` as an array), which [`crate::TokenSigner`]
+/// never writes.
+pub fn sign_raw(
+    key: &crate::PrivateKey,
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = key.sign(input.as_bytes()).expect("a P-256 key signs");
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}

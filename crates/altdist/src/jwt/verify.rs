@@ -747,14 +747,8 @@ mod tests {
 
     /// Signs any header and claims, as third-party libraries shape them.
     fn sign_raw(header: &Value, claims: &Value) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
         let key = PrivateKey::from_pem(test_keys::SEC1_PRIVATE).unwrap();
-        let signature = key.sign(input.as_bytes()).unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        test_keys::sign_raw(&key, header, claims)
     }
 
     fn api_verdict(header: &Value, claims: &Value) -> Vec<String> {
