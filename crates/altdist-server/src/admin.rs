@@ -194,6 +194,104 @@ pub async fn list_apps(db: &Db) -> anyhow::Result<Vec<db::apps::AppRow>> {
     Ok(db::apps::list_all(db).await?)
 }
 
+/// An App Store version to create, and the files that stand in for its build.
+#[derive(Debug, Clone)]
+pub struct VersionSpec {
+    /// Like `1.2.0`.
+    pub version_string: String,
+    /// `IOS`, `MAC_OS`, `TV_OS` or `VISION_OS`.
+    pub platform: String,
+    /// Its `appVersionState`; `READY_FOR_DISTRIBUTION` makes it packageable.
+    pub app_version_state: String,
+    /// The app files of its variants (one `.ipa` per variant).
+    pub variants: Vec<PathBuf>,
+    /// Deltas: the version each updates from, and its file.
+    pub deltas: Vec<(String, PathBuf)>,
+}
+
+/// Creates an App Store version of the app `app_id` (in whichever account holds it), copying
+/// its files into the package store.
+pub async fn create_app_store_version(
+    db: &Db,
+    store: &crate::package_store::PackageStore,
+    app_id: &str,
+    spec: &VersionSpec,
+) -> anyhow::Result<db::packages::AppStoreVersionRow> {
+    use crate::routes::app_store_versions::{APP_VERSION_STATES, PLATFORMS};
+    let app = db::apps::list_all(db)
+        .await?
+        .into_iter()
+        .find(|app| app.id == app_id)
+        .with_context(|| {
+            format!("there is no app {app_id}; list them with `altdist admin app list`")
+        })?;
+    anyhow::ensure!(
+        !spec.version_string.trim().is_empty() && spec.version_string.len() <= 64,
+        "the version string is empty or longer than 64 characters"
+    );
+    anyhow::ensure!(
+        PLATFORMS.contains(&spec.platform.as_str()),
+        "'{}' is not a platform; expected one of {}",
+        spec.platform,
+        PLATFORMS.join(", ")
+    );
+    anyhow::ensure!(
+        APP_VERSION_STATES.contains(&spec.app_version_state.as_str()),
+        "'{}' is not an app version state; expected one of {}",
+        spec.app_version_state,
+        APP_VERSION_STATES.join(", ")
+    );
+    anyhow::ensure!(
+        !spec.variants.is_empty(),
+        "a version needs at least one --package file"
+    );
+    let mut files = Vec::new();
+    let pieces = spec
+        .variants
+        .iter()
+        .map(|path| (db::packages::FileKind::Variant, None, path))
+        .chain(
+            spec.deltas
+                .iter()
+                .map(|(from, path)| (db::packages::FileKind::Delta, Some(from.clone()), path)),
+        );
+    for (kind, from_version, path) in pieces {
+        let (sha256, size) = store
+            .put_file(path)
+            .await
+            .with_context(|| format!("cannot copy {} into the package store", path.display()))?;
+        files.push(db::packages::VersionFileRow {
+            kind: kind.as_str().to_owned(),
+            from_version,
+            sha256,
+            size: i64::try_from(size).context("the file is too large")?,
+        });
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let account = IssuerId(app.account_id.clone());
+    let new = db::packages::NewAppStoreVersion {
+        id: &id,
+        account: &account,
+        app: &AppId(app.id.clone()),
+        platform: &spec.platform,
+        version_string: spec.version_string.trim(),
+        app_version_state: &spec.app_version_state,
+        files: &files,
+    };
+    match db::packages::insert_version(db, &new).await {
+        Ok(()) => {}
+        Err(err) if err.is_unique_violation() => anyhow::bail!(
+            "the app {app_id} has a {} version {} already",
+            spec.platform,
+            spec.version_string
+        ),
+        Err(err) => return Err(err).context("cannot store the version"),
+    }
+    db::packages::find_version(db, &account, &id)
+        .await?
+        .context("the new version vanished")
+}
+
 /// The attributes of an app to create.
 #[derive(Debug, Clone)]
 pub struct AppSpec {

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
+use crate::config::{self, DEFAULT_DATA_DIR};
 use crate::db::Db;
+use crate::package_store::{self, PackageStore};
 use crate::sandbox::Sandbox;
 
 /// The state behind the router; cheap to clone.
@@ -19,6 +21,8 @@ pub struct AppState {
     pub sandbox: Arc<Sandbox>,
     /// Whether the sandbox's site check may reach loopback and private addresses.
     pub allow_private_targets: bool,
+    /// Package files and their download URLs.
+    pub packages: Arc<PackageStore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -41,7 +45,18 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').into(),
             sandbox: Arc::default(),
             allow_private_targets: false,
+            packages: Arc::new(PackageStore::new(
+                config::package_dir(DEFAULT_DATA_DIR.as_ref()),
+                package_store::DEFAULT_URL_LIFETIME,
+            )),
         }
+    }
+
+    /// The same state, its package files in `store`.
+    #[must_use]
+    pub fn with_package_store(mut self, store: PackageStore) -> Self {
+        self.packages = Arc::new(store);
+        self
     }
 
     /// The same state, its site check allowed (or not) to reach private addresses.

@@ -1,8 +1,10 @@
 //! [`Config`]: how `altdist serve` is set up, from flags and `ALTDIST_*` variables.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::db::Db;
+use crate::package_store;
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -27,6 +29,11 @@ pub struct Config {
     /// Whether the sandbox's site check may reach loopback and private addresses; off, the
     /// server refuses to be turned against its own network by a URL a caller names.
     pub allow_private_targets: bool,
+    /// Where package files live; `None` for `<data_dir>/packages`. Servers sharing a PostgreSQL
+    /// database must share this directory too (a network volume).
+    pub package_dir: Option<PathBuf>,
+    /// How long a package download URL works.
+    pub download_url_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -38,15 +45,29 @@ impl Default for Config {
             public_url: None,
             rate_limit: DEFAULT_RATE_LIMIT,
             allow_private_targets: false,
+            package_dir: None,
+            download_url_lifetime: package_store::DEFAULT_URL_LIFETIME,
         }
     }
 }
 
 impl Config {
+    /// The package store's directory.
+    pub fn package_dir(&self) -> PathBuf {
+        self.package_dir
+            .clone()
+            .unwrap_or_else(|| package_dir(&self.data_dir))
+    }
+
     /// The database URL to open.
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
             .unwrap_or_else(|| Db::default_url(&self.data_dir))
     }
+}
+
+/// The default package store of a data directory.
+pub fn package_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("packages")
 }

@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod jsonapi;
+pub mod package_store;
 pub mod rate_limit;
 pub mod router;
 pub mod routes;

@@ -21,8 +21,12 @@ use tracing::Level;
 use crate::app::AppState;
 use crate::auth;
 use crate::error::ApiError;
+use crate::package_store::DOWNLOADS_PREFIX;
 use crate::rate_limit::{self, RateDecision};
-use crate::routes::{alt_dist_domains, alt_dist_keys, apps, health, openapi, sandbox};
+use crate::routes::{
+    alt_dist_domains, alt_dist_keys, app_store_versions, apps, downloads, health, openapi,
+    packages, sandbox,
+};
 
 /// The whole API: what `altdist serve` and the tests run.
 pub fn build_router(state: AppState) -> Router {
@@ -55,6 +59,66 @@ pub fn build_router(state: AppState) -> Router {
             "/v1/apps/{id}/relationships/alternativeDistributionKey",
             get(apps::find_app_alt_dist_key_linkage),
         )
+        .route(
+            "/v1/apps/{id}/appStoreVersions",
+            get(app_store_versions::list_app_store_versions),
+        )
+        .route(
+            "/v1/appStoreVersions/{id}",
+            get(app_store_versions::find_app_store_version),
+        )
+        .route(
+            "/v1/appStoreVersions/{id}/alternativeDistributionPackage",
+            get(packages::find_version_package),
+        )
+        .route(
+            "/v1/appStoreVersions/{id}/relationships/alternativeDistributionPackage",
+            get(packages::find_version_package_linkage),
+        )
+        .route(
+            "/v1/alternativeDistributionPackages",
+            post(packages::create_package),
+        )
+        .route(
+            "/v1/alternativeDistributionPackages/{id}",
+            get(packages::find_package),
+        )
+        .route(
+            "/v1/alternativeDistributionPackages/{id}/versions",
+            get(packages::list_package_versions),
+        )
+        .route(
+            "/v1/alternativeDistributionPackages/{id}/relationships/versions",
+            get(packages::list_package_version_linkages),
+        )
+        .route(
+            "/v1/alternativeDistributionPackageVersions/{id}",
+            get(packages::find_package_version),
+        )
+        .route(
+            "/v1/alternativeDistributionPackageVersions/{id}/variants",
+            get(packages::list_variants),
+        )
+        .route(
+            "/v1/alternativeDistributionPackageVersions/{id}/relationships/variants",
+            get(packages::list_variant_linkages),
+        )
+        .route(
+            "/v1/alternativeDistributionPackageVersions/{id}/deltas",
+            get(packages::list_deltas),
+        )
+        .route(
+            "/v1/alternativeDistributionPackageVersions/{id}/relationships/deltas",
+            get(packages::list_delta_linkages),
+        )
+        .route(
+            "/v1/alternativeDistributionPackageVariants/{id}",
+            get(packages::find_variant),
+        )
+        .route(
+            "/v1/alternativeDistributionPackageDeltas/{id}",
+            get(packages::find_delta),
+        )
         .route(INSTALL_VERIFY_PATH, post(sandbox::verify_install_token))
         .route(SITE_CHECK_PATH, post(sandbox::check_site))
         .route(
@@ -72,6 +136,8 @@ pub fn build_router(state: AppState) -> Router {
     let api = Router::new()
         .merge(v1)
         .route("/health", get(health::find_health))
+        // Outside the authenticated routes: a download URL carries its own credential.
+        .route("/downloads/{sha256}/{name}", get(downloads::download))
         .route("/openapi.json", get(openapi::find_openapi))
         .fallback(path_not_found)
         .with_state(state);
@@ -141,8 +207,12 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
     .into_response()
 }
 
-/// 406 when the `Accept` header rules out JSON, the only thing the API writes.
+/// 406 when the `Accept` header rules out JSON, the only thing the API writes (downloads
+/// aside, which answer with the file).
 async fn require_json_accept(request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with(DOWNLOADS_PREFIX) {
+        return next.run(request).await;
+    }
     let acceptable = request
         .headers()
         .get_all(header::ACCEPT)

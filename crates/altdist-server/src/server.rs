@@ -20,6 +20,7 @@ use crate::app::AppState;
 use crate::auth::REVOCATION_POLL;
 use crate::config::Config;
 use crate::db::{Db, ServeLock};
+use crate::package_store::PackageStore;
 use crate::router::SHUTDOWN_GRACE;
 
 /// A server to start, from its [`Config`].
@@ -56,7 +57,11 @@ impl Server {
             .unwrap_or_else(|| format!("http://{address}"));
         let first_start = admin::bootstrap(&db, &config.data_dir, &public_url).await?;
         let state = AppState::new(db.clone(), &public_url, config.rate_limit)
-            .with_private_targets(config.allow_private_targets);
+            .with_private_targets(config.allow_private_targets)
+            .with_package_store(PackageStore::new(
+                config.package_dir(),
+                config.download_url_lifetime,
+            ));
         Ok(Running {
             listener,
             address,

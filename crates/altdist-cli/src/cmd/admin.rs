@@ -67,9 +67,42 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// App Store versions of an app.
+    #[command(subcommand)]
+    Version(VersionCommand),
     /// Lists every app of every account.
     List {
         /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `altdist admin app version ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum VersionCommand {
+    /// Creates an App Store version from local app files, which stand in for Apple's build;
+    /// prints its id. `POST /v1/alternativeDistributionPackages` then makes its package.
+    Create {
+        /// The app's Apple id.
+        #[arg(long)]
+        app: String,
+        /// The version string, like 1.2.0.
+        #[arg(long)]
+        version: String,
+        /// An app file (.ipa) of the version: one variant each; repeat for several.
+        #[arg(long = "package", value_name = "FILE", required = true)]
+        packages: Vec<PathBuf>,
+        /// A delta: the version it updates from, and its file; repeat for several.
+        #[arg(long = "delta-from", num_args = 2, value_names = ["FROM_VERSION", "FILE"])]
+        delta_from: Vec<String>,
+        /// The platform.
+        #[arg(long, default_value = "IOS")]
+        platform: String,
+        /// The app version state; a package can be made once it passed review.
+        #[arg(long, default_value = "READY_FOR_DISTRIBUTION")]
+        state: String,
+        /// Prints {"id", "app", "platform", "versionString", "appVersionState"}.
         #[arg(long)]
         json: bool,
     },
@@ -118,9 +151,13 @@ pub enum AccountCommand {
 
 /// Runs one `altdist admin` command.
 pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
+    let store = altdist_server::package_store::PackageStore::new(
+        opts.storage.package_dir(),
+        altdist_server::package_store::DEFAULT_URL_LIFETIME,
+    );
     let data_dir = opts.storage.data_dir;
     let db = admin::open(&data_dir, opts.storage.database_url.as_deref()).await?;
-    let result = admin_command(&db, &data_dir, opts.command).await;
+    let result = admin_command(&db, &data_dir, &store, opts.command).await;
     db.close().await;
     result.map(|()| ExitCode::SUCCESS)
 }
@@ -135,9 +172,46 @@ fn parse_role(name: &str) -> Result<Role, String> {
 async fn admin_command(
     db: &Db,
     data_dir: &std::path::Path,
+    store: &altdist_server::package_store::PackageStore,
     command: AdminCommand,
 ) -> anyhow::Result<()> {
     match command {
+        AdminCommand::App(AppCommand::Version(VersionCommand::Create {
+            app,
+            version,
+            packages,
+            delta_from,
+            platform,
+            state,
+            json,
+        })) => {
+            let deltas = delta_from
+                .chunks(2)
+                .map(|pair| (pair[0].clone(), PathBuf::from(&pair[1])))
+                .collect();
+            let spec = admin::VersionSpec {
+                version_string: version,
+                platform,
+                app_version_state: state,
+                variants: packages,
+                deltas,
+            };
+            let created = admin::create_app_store_version(db, store, &app, &spec).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({
+                        "id": created.id,
+                        "app": created.app_id,
+                        "platform": created.platform,
+                        "versionString": created.version_string,
+                        "appVersionState": created.app_version_state,
+                    })
+                );
+            } else {
+                println!("{}", created.id);
+            }
+        }
         AdminCommand::Migrate => println!("migrations applied to {}", db.describe()),
         AdminCommand::Account(AccountCommand::Create { json }) => {
             let issuer = admin::create_account(db).await?;

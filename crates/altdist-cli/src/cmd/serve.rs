@@ -16,6 +16,18 @@ pub struct StorageArgs {
     /// Database URL: sqlite://PATH, or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE to let several servers share one database; default: the SQLite file altdist.db in the data directory.
     #[arg(long, env = "ALTDIST_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Directory of the package files (App Store versions' builds, packages' manifests); default: packages/ in the data directory. Servers sharing a PostgreSQL database must share it too.
+    #[arg(long, env = "ALTDIST_PACKAGE_DIR", global = true)]
+    pub package_dir: Option<PathBuf>,
+}
+
+impl StorageArgs {
+    /// The package store's directory.
+    pub fn package_dir(&self) -> PathBuf {
+        self.package_dir
+            .clone()
+            .unwrap_or_else(|| altdist_server::config::package_dir(&self.data_dir))
+    }
 }
 
 /// Options of `altdist serve`.
@@ -36,6 +48,9 @@ pub struct Opts {
     /// and tests); off, it reaches public addresses only.
     #[arg(long, env = "ALTDIST_ALLOW_PRIVATE_TARGETS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub allow_private_targets: bool,
+    /// Seconds a package download URL (a variant's, a delta's, a manifest's `url`) works.
+    #[arg(long, env = "ALTDIST_DOWNLOAD_URL_LIFETIME", default_value_t = altdist_server::package_store::DEFAULT_URL_LIFETIME.as_secs(), value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub download_url_lifetime: u64,
 }
 
 /// Serves until SIGINT or SIGTERM. Stdout carries what scripts wait for (the first start's
@@ -44,11 +59,13 @@ pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     init_tracing();
     let config = Config {
         listen: opts.listen,
+        package_dir: opts.storage.package_dir.clone(),
         data_dir: opts.storage.data_dir,
         database_url: opts.storage.database_url,
         public_url: opts.public_url,
         rate_limit: opts.rate_limit,
         allow_private_targets: opts.allow_private_targets,
+        download_url_lifetime: std::time::Duration::from_secs(opts.download_url_lifetime),
     };
     let running = altdist_server::Server::new(config).start().await?;
     let mut stdout = std::io::stdout().lock();

@@ -49,6 +49,7 @@ pub mod api_keys;
 pub mod apps;
 pub mod lending;
 pub mod nonces;
+pub mod packages;
 pub mod postgres;
 pub mod rate_limits;
 pub mod sqlite;

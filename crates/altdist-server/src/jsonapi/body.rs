@@ -21,12 +21,26 @@ pub fn create_document<T: DeserializeOwned>(
     body: Value,
     resource_type: &str,
 ) -> Result<T, ApiError> {
-    check_envelope(&body, resource_type)?;
+    check_envelope(&body, resource_type, true)?;
+    serde_path_to_error::deserialize(body).map_err(|err| member_error(&err))
+}
+
+/// Reads `body` as a create document for resources of `resource_type` that have no attributes,
+/// only relationships (an alternative distribution package names its App Store version).
+pub fn relationships_document<T: DeserializeOwned>(
+    body: Value,
+    resource_type: &str,
+) -> Result<T, ApiError> {
+    check_envelope(&body, resource_type, false)?;
     serde_path_to_error::deserialize(body).map_err(|err| member_error(&err))
 }
 
 /// The 422s, and the `type` and `id` of `data`, which every create document shares.
-fn check_envelope(body: &Value, resource_type: &str) -> Result<(), ApiError> {
+fn check_envelope(
+    body: &Value,
+    resource_type: &str,
+    needs_attributes: bool,
+) -> Result<(), ApiError> {
     let unprocessable = |detail: String, pointer: &str| ApiError::Unprocessable {
         detail,
         pointer: Some(pointer.to_owned()),
@@ -48,6 +62,7 @@ fn check_envelope(body: &Value, resource_type: &str) -> Result<(), ApiError> {
     })?;
     match data.get("attributes") {
         Some(Value::Object(_)) => {}
+        None if !needs_attributes => {}
         None => {
             return Err(unprocessable(
                 "'data' has no 'attributes' member".to_owned(),

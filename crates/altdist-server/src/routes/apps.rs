@@ -140,7 +140,12 @@ pub async fn list_apps(
     }))
 }
 
-async fn find_own_app(state: &AppState, caller: &Caller, id: &str) -> Result<AppRow, ApiError> {
+/// The caller's app `id`, or the 404 that names it.
+pub(crate) async fn find_own_app(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<AppRow, ApiError> {
     db::apps::find(&state.db, &caller.account, id)
         .await?
         .ok_or_else(|| {

@@ -2,9 +2,12 @@
 
 pub mod alt_dist_domains;
 pub mod alt_dist_keys;
+pub mod app_store_versions;
 pub mod apps;
+pub mod downloads;
 pub mod health;
 pub mod openapi;
+pub mod packages;
 pub mod sandbox;
 
 use axum::Json;
@@ -52,6 +55,71 @@ pub fn declared_parameters() -> Vec<(Method, &'static str, &'static [crate::json
             Method::GET,
             "/v1/apps/{id}/alternativeDistributionKey",
             apps::KEY_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/apps/{id}/appStoreVersions",
+            app_store_versions::LIST_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/appStoreVersions/{id}",
+            app_store_versions::FIND_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/appStoreVersions/{id}/alternativeDistributionPackage",
+            packages::PACKAGE_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionPackages/{id}",
+            packages::PACKAGE_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionPackages/{id}/versions",
+            packages::VERSIONS_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionPackages/{id}/relationships/versions",
+            packages::LINKAGES_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionPackageVersions/{id}",
+            packages::VERSION_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionPackageVersions/{id}/variants",
+            packages::VARIANTS_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionPackageVersions/{id}/relationships/variants",
+            packages::LINKAGES_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionPackageVersions/{id}/deltas",
+            packages::DELTAS_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionPackageVersions/{id}/relationships/deltas",
+            packages::LINKAGES_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionPackageVariants/{id}",
+            packages::VARIANT_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/alternativeDistributionPackageDeltas/{id}",
+            packages::DELTA_PARAMS,
         ),
     ]
 }

@@ -23,6 +23,45 @@ pub struct CollectionDocument<T> {
     pub meta: Option<PagingInformation>,
 }
 
+/// A document holding one resource and the related resources `include` asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompoundDocument<T, I> {
+    /// The resource.
+    pub data: T,
+    /// The related resources `include` named; absent when it named none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included: Option<Vec<I>>,
+    /// `self`: the URL this document was read from.
+    pub links: DocumentLinks,
+}
+
+/// A page of a collection and the related resources `include` asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompoundCollectionDocument<T, I> {
+    /// The resources of this page.
+    pub data: Vec<T>,
+    /// The related resources `include` named; absent when it named none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included: Option<Vec<I>>,
+    /// `self`, and `next` exactly when there is a next page.
+    pub links: PagedDocumentLinks,
+    /// The paging counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<PagingInformation>,
+}
+
+/// A to-many relationship document: a page of `{type, id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkagesDocument<T, I> {
+    /// The related resources of this page.
+    pub data: Vec<ResourceIdentifier<T, I>>,
+    /// `self`, and `next` exactly when there is a next page.
+    pub links: PagedDocumentLinks,
+    /// The paging counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<PagingInformation>,
+}
+
 /// The `links` of a single-resource document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentLinks {

@@ -10,6 +10,7 @@ mod alt_dist_key;
 mod app;
 mod document;
 mod ids;
+mod package;
 
 pub use alt_dist_domain::{
     AltDistDomain, AltDistDomainAttributes, AltDistDomainCreateAttributes, AltDistDomainCreateData,
@@ -21,11 +22,22 @@ pub use alt_dist_key::{
 };
 pub use app::{App, AppAttributes, AppRelationships, AppType, ToOneRelationship};
 pub use document::{
-    AssociatedLink, CollectionDocument, Document, DocumentLinks, ErrorLinks, ErrorResponse,
-    ErrorSource, LinkageDocument, LinkageLinks, PagedDocumentLinks, Paging, PagingInformation,
-    RelationshipLinks, ResourceIdentifier, ResourceLinks, ResponseError,
+    AssociatedLink, CollectionDocument, CompoundCollectionDocument, CompoundDocument, Document,
+    DocumentLinks, ErrorLinks, ErrorResponse, ErrorSource, LinkageDocument, LinkageLinks,
+    LinkagesDocument, PagedDocumentLinks, Paging, PagingInformation, RelationshipLinks,
+    ResourceIdentifier, ResourceLinks, ResponseError,
 };
 pub use ids::{AltDistDomainId, AltDistKeyId, ApiKeyId, AppId, BundleId, IssuerId};
+pub use package::{
+    AltDistPackage, AltDistPackageAttributes, AltDistPackageCreateData,
+    AltDistPackageCreateRelationships, AltDistPackageCreateRequest, AltDistPackageDelta,
+    AltDistPackageDeltaType, AltDistPackageFile, AltDistPackageFileAttributes,
+    AltDistPackageRelationships, AltDistPackageType, AltDistPackageVariant,
+    AltDistPackageVariantType, AltDistPackageVersion, AltDistPackageVersionAttributes,
+    AltDistPackageVersionRelationships, AltDistPackageVersionType, AppStoreVersion,
+    AppStoreVersionAttributes, AppStoreVersionLinkage, AppStoreVersionRelationships,
+    AppStoreVersionType, Checksum, Checksums, PackageIncluded, Relationship,
+};
 
 /// Declares a one-value enum that serializes as a JSON:API `type` string.
 macro_rules! resource_type {
