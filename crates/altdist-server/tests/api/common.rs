@@ -14,6 +14,7 @@ use altdist::{ApiTokenClaims, TokenSigner};
 use altdist_server::admin::{self, AppSpec};
 use altdist_server::auth::Role;
 use altdist_server::db::test_db::{self, TestDatabase};
+use altdist_server::package_store::{DEFAULT_URL_LIFETIME, PackageStore};
 use altdist_server::{AppState, Db, build_router};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -179,7 +180,9 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let base = format!("http://{address}");
-        let state = AppState::new(db.clone(), &base, rate_limit);
+        let state = AppState::new(db.clone(), &base, rate_limit).with_package_store(
+            PackageStore::new(dir.path().join("packages"), DEFAULT_URL_LIFETIME),
+        );
         let router = build_router(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
@@ -236,6 +239,32 @@ impl TestServer {
                 .unwrap()
                 .id,
         )
+    }
+
+    /// An App Store version of `app` (admin-made, as `altdist admin app version create`), in
+    /// `state`, with these variant files and deltas (earlier version, file); returns its id.
+    pub async fn app_store_version(
+        &self,
+        app: &AppId,
+        version: &str,
+        state: &str,
+        variants: &[&std::path::Path],
+        deltas: &[(&str, &std::path::Path)],
+    ) -> String {
+        let spec = admin::VersionSpec {
+            version_string: version.to_owned(),
+            platform: "IOS".to_owned(),
+            app_version_state: state.to_owned(),
+            variants: variants.iter().map(|path| path.to_path_buf()).collect(),
+            deltas: deltas
+                .iter()
+                .map(|(from, path)| ((*from).to_owned(), path.to_path_buf()))
+                .collect(),
+        };
+        admin::create_app_store_version(&self.db, &self.state.packages, app.as_str(), &spec)
+            .await
+            .unwrap()
+            .id
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -9,6 +9,7 @@ mod concurrency;
 mod domains;
 mod errors;
 mod keys;
+mod packages;
 mod rate_limit;
 mod sandbox;
 mod schema;
