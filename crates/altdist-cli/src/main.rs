@@ -48,6 +48,8 @@ enum Command {
     Domains(cmd::domains::Opts),
     /// Do a whole setup flow in one command: `altdist setup web-distribution`.
     Setup(cmd::setup::Opts),
+    /// Download an app version's alternative distribution package, ready to host.
+    Packages(cmd::packages::Opts),
     /// Check a running web-distribution website as Apple and the device would.
     Site(cmd::site::Opts),
     /// Record API credentials as a named profile (paths and ids only, never the key).
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Domains(opts) => block_on_client(cmd::domains::run(opts)),
         Command::Setup(opts) => block_on_client(cmd::setup::run(opts)),
         Command::Site(opts) => block_on_client(cmd::site::run(opts)),
+        Command::Packages(opts) => block_on(cmd::packages::run(opts)),
         Command::Login(opts) => cmd::login::run(opts),
         Command::Serve(opts) => block_on(cmd::serve::run(opts)),
         Command::Admin(opts) => block_on(cmd::admin::run(opts)),

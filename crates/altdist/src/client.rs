@@ -24,7 +24,8 @@ use crate::jwt::{self, ApiTokenClaims, MAX_API_TOKEN_LIFETIME, TokenSigner};
 use crate::key::PrivateKey;
 use crate::resource::{
     AltDistDomain, AltDistDomainCreateRequest, AltDistDomainId, AltDistKey,
-    AltDistKeyCreateRequest, AltDistKeyId, AltDistKeyType, App, AppId, CollectionDocument,
+    AltDistKeyCreateRequest, AltDistKeyId, AltDistKeyType, AltDistPackage, AltDistPackageDelta,
+    AltDistPackageVariant, AltDistPackageVersion, App, AppId, AppStoreVersion, CollectionDocument,
     Document, ErrorResponse, LinkageDocument,
 };
 
@@ -401,6 +402,117 @@ impl Client {
     /// `DELETE /v1/alternativeDistributionDomains/{id}`.
     pub async fn delete_domain(&self, id: &AltDistDomainId) -> Result<(), Error> {
         self.delete(self.url(&["v1", "alternativeDistributionDomains", id.as_str()], &[]))
+            .await
+    }
+
+    // ---- App Store versions and alternative distribution packages
+
+    /// `GET /v1/apps/{id}/appStoreVersions`: one page, of one version string when given.
+    pub async fn list_app_store_versions(
+        &self,
+        app: &AppId,
+        version_string: Option<&str>,
+    ) -> Result<Fetched<CollectionDocument<AppStoreVersion>>, Error> {
+        let mut params = vec![("limit", "200".to_owned())];
+        if let Some(version) = version_string {
+            params.push(("filter[versionString]", version.to_owned()));
+        }
+        self.get(self.url(&["v1", "apps", app.as_str(), "appStoreVersions"], &params))
+            .await
+    }
+
+    /// `GET /v1/appStoreVersions/{id}/alternativeDistributionPackage`.
+    pub async fn app_store_version_package(
+        &self,
+        app_store_version: &str,
+    ) -> Result<Fetched<Document<AltDistPackage>>, Error> {
+        self.get(self.url(
+            &[
+                "v1",
+                "appStoreVersions",
+                app_store_version,
+                "alternativeDistributionPackage",
+            ],
+            &[],
+        ))
+        .await
+    }
+
+    /// `GET /v1/alternativeDistributionPackages/{id}/versions`: one page of its completed
+    /// versions.
+    pub async fn package_versions(
+        &self,
+        package: &str,
+    ) -> Result<Fetched<CollectionDocument<AltDistPackageVersion>>, Error> {
+        let params = [
+            ("filter[state]", "COMPLETED".to_owned()),
+            ("limit", "200".to_owned()),
+        ];
+        self.get(self.url(
+            &["v1", "alternativeDistributionPackages", package, "versions"],
+            &params,
+        ))
+        .await
+    }
+
+    /// `GET /v1/alternativeDistributionPackageVersions/{id}`: a fresh `url` of its file.
+    pub async fn get_package_version(
+        &self,
+        id: &str,
+    ) -> Result<Fetched<Document<AltDistPackageVersion>>, Error> {
+        self.get(self.url(&["v1", "alternativeDistributionPackageVersions", id], &[]))
+            .await
+    }
+
+    /// `GET /v1/alternativeDistributionPackageVersions/{id}/variants`: one page.
+    pub async fn package_version_variants(
+        &self,
+        version: &str,
+    ) -> Result<Fetched<CollectionDocument<AltDistPackageVariant>>, Error> {
+        self.get(self.url(
+            &[
+                "v1",
+                "alternativeDistributionPackageVersions",
+                version,
+                "variants",
+            ],
+            &[("limit", "200".to_owned())],
+        ))
+        .await
+    }
+
+    /// `GET /v1/alternativeDistributionPackageVersions/{id}/deltas`: one page.
+    pub async fn package_version_deltas(
+        &self,
+        version: &str,
+    ) -> Result<Fetched<CollectionDocument<AltDistPackageDelta>>, Error> {
+        self.get(self.url(
+            &[
+                "v1",
+                "alternativeDistributionPackageVersions",
+                version,
+                "deltas",
+            ],
+            &[("limit", "200".to_owned())],
+        ))
+        .await
+    }
+
+    /// `GET /v1/alternativeDistributionPackageVariants/{id}`: a fresh `url`.
+    pub async fn get_package_variant(
+        &self,
+        id: &str,
+    ) -> Result<Fetched<Document<AltDistPackageVariant>>, Error> {
+        self.get(self.url(&["v1", "alternativeDistributionPackageVariants", id], &[]))
+            .await
+    }
+
+    /// `GET /v1/alternativeDistributionPackageDeltas/{id}`: a fresh `url`.
+    pub async fn get_package_delta(
+        &self,
+        id: &str,
+    ) -> Result<Fetched<Document<AltDistPackageDelta>>, Error> {
+        self.get(self.url(&["v1", "alternativeDistributionPackageDeltas", id], &[]))
             .await
     }
 

@@ -8,6 +8,8 @@ pub mod error;
 pub mod jwt;
 pub mod key;
 pub mod marketplace_kit;
+#[cfg(feature = "client")]
+pub mod package_fetch;
 pub mod pem;
 pub mod resource;
 pub mod sandbox;

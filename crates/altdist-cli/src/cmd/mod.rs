@@ -8,6 +8,7 @@ pub mod fingerprint;
 pub mod keygen;
 pub mod keys;
 pub mod login;
+pub mod packages;
 pub mod pubkey;
 pub mod serve;
 pub mod setup;
