@@ -438,6 +438,20 @@ impl Client {
         .await
     }
 
+    /// `POST /v1/alternativeDistributionPackages`: the package of an App Store version.
+    pub async fn create_package(
+        &self,
+        app_store_version: &str,
+    ) -> Result<Fetched<Document<AltDistPackage>>, Error> {
+        let body = crate::resource::AltDistPackageCreateRequest::new(app_store_version);
+        self.send(
+            Method::POST,
+            self.url(&["v1", "alternativeDistributionPackages"], &[]),
+            Some(&body),
+        )
+        .await
+    }
+
     /// `GET /v1/alternativeDistributionPackages/{id}/versions`: one page of its completed
     /// versions.
     pub async fn package_versions(

@@ -177,7 +177,7 @@ pub async fn fetch(
         .await
         .map_err(|err| {
             error(format!(
-                "the App Store version {version_string} ({}) has no alternative distribution package: {err}; create one with POST /v1/alternativeDistributionPackages",
+                "cannot read the alternative distribution package of App Store version {version_string} ({}): {err}",
                 version.id
             ))
         })?
@@ -605,14 +605,14 @@ async fn download(
         format!("{}.part", ext.to_string_lossy())
     }));
     let mut refreshes = 0;
+    if expires_soon(item.expires.as_deref()) {
+        refreshes += 1;
+        refresh(client, &mut item).await?;
+        on_event(FetchEvent::UrlRefreshed {
+            path: item.path.clone(),
+        });
+    }
     loop {
-        if expires_soon(item.expires.as_deref()) && refreshes < URL_REFRESHES {
-            refreshes += 1;
-            refresh(client, &mut item).await?;
-            on_event(FetchEvent::UrlRefreshed {
-                path: item.path.clone(),
-            });
-        }
         let mut hasher = Hasher::for_checksum(&wanted)?;
         let mut have = if tokio::fs::try_exists(&part).await.unwrap_or(false) {
             hash_file(&part, &mut hasher, on_event)

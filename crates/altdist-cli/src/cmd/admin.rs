@@ -83,13 +83,15 @@ pub enum AppCommand {
 pub enum VersionCommand {
     /// Creates an App Store version from local app files, which stand in for Apple's build;
     /// prints its id. `POST /v1/alternativeDistributionPackages` then makes its package.
+    // `--version` names the App Store version here, not altdist's.
+    #[command(disable_version_flag = true)]
     Create {
         /// The app's Apple id.
         #[arg(long)]
         app: String,
         /// The version string, like 1.2.0.
-        #[arg(long)]
-        version: String,
+        #[arg(long = "version", id = "version_string", value_name = "VERSION")]
+        version_string: String,
         /// An app file (.ipa) of the version: one variant each; repeat for several.
         #[arg(long = "package", value_name = "FILE", required = true)]
         packages: Vec<PathBuf>,
@@ -178,7 +180,7 @@ async fn admin_command(
     match command {
         AdminCommand::App(AppCommand::Version(VersionCommand::Create {
             app,
-            version,
+            version_string,
             packages,
             delta_from,
             platform,
@@ -190,7 +192,7 @@ async fn admin_command(
                 .map(|pair| (pair[0].clone(), PathBuf::from(&pair[1])))
                 .collect();
             let spec = admin::VersionSpec {
-                version_string: version,
+                version_string,
                 platform,
                 app_version_state: state,
                 variants: packages,

@@ -27,13 +27,15 @@ pub struct Opts {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Download an app version's package (manifest, variants, deltas, key blobs) into a directory ready to host; verifies every checksum, resumes, skips what is in place.
+    // `--version` names the App Store version here, not altdist's.
+    #[command(disable_version_flag = true)]
     Fetch {
         /// The app's Apple id.
         #[arg(long)]
         app: String,
         /// The App Store version string, like 1.2.0 [default: the newest version with a package].
-        #[arg(long)]
-        version: Option<String>,
+        #[arg(long = "version", id = "version_string", value_name = "VERSION")]
+        version_string: Option<String>,
         /// The directory to lay the package out in; created if missing.
         #[arg(long)]
         out: PathBuf,
@@ -50,7 +52,7 @@ pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     match opts.command {
         Command::Fetch {
             app,
-            version,
+            version_string,
             out,
             parallel,
         } => {
@@ -60,29 +62,36 @@ pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
             );
             let options = FetchOptions {
                 app: AppId(app),
-                version,
+                version: version_string,
                 out: out.clone(),
                 parallel: usize::from(parallel),
             };
             let bar = progress_bar();
             let on_event = {
                 let bar = bar.clone();
+                // A hidden bar prints nothing, lines included: without a terminal they go
+                // straight to stderr.
+                let say = move |bar: &ProgressBar, line: String| {
+                    if bar.is_hidden() {
+                        eprintln!("{line}");
+                    } else {
+                        bar.println(line);
+                    }
+                };
                 Arc::new(move |event: FetchEvent| match event {
                     FetchEvent::Sized { bytes } => bar.inc_length(bytes),
                     FetchEvent::Progress { bytes } => bar.inc(bytes),
-                    FetchEvent::UrlRefreshed { path } => {
-                        bar.println(format!(
-                            "{}: the URL expired; read it again",
-                            path.display()
-                        ));
-                    }
+                    FetchEvent::UrlRefreshed { path } => say(
+                        &bar,
+                        format!("{}: the URL expired; read it again", path.display()),
+                    ),
                     FetchEvent::Done { path, skipped } => {
                         let how = if skipped {
                             "in place, verified"
                         } else {
                             "verified"
                         };
-                        bar.println(format!("{}: {how}", path.display()));
+                        say(&bar, format!("{}: {how}", path.display()));
                     }
                     _ => {}
                 })
