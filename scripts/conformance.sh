@@ -80,9 +80,13 @@ start_server() {
   done
   BASE_URL=$(sed -n 's/^altdist listening on \([^ ]*\).*/\1/p' "$WORK/stdout.$backend")
   [ -n "$BASE_URL" ] || { echo "error: the server did not start" >&2; cat "$WORK/stderr.$backend" >&2; exit 1; }
+  local app
   for n in 1 2 3; do
-    "$ALTDIST" admin --data-dir "$DATA_DIR" "${database[@]}" app create --name "Conformance App $n" --bundle-id "com.example.conformance$n" --sku "SKU$n" >/dev/null
+    app=$("$ALTDIST" admin --data-dir "$DATA_DIR" "${database[@]}" app create --name "Conformance App $n" --bundle-id "com.example.conformance$n" --sku "SKU$n")
   done
+  # A version with a build, so the package operations have something to find.
+  head -c 65536 /dev/urandom >"$WORK/build.ipa"
+  "$ALTDIST" admin --data-dir "$DATA_DIR" "${database[@]}" app version create --app "$app" --version 1.0 --package "$WORK/build.ipa" >/dev/null
   "$ALTDIST" admin --data-dir "$DATA_DIR" "${database[@]}" app create --name "Marketplace" --bundle-id com.example.marketplace --marketplace >/dev/null
 }
 
