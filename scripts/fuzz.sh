@@ -4,7 +4,9 @@
 # features) and the corpus size; a crash leaves its input in fuzz/artifacts/<target>/ and makes
 # the script exit 1 after the other targets ran.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]     SECONDS defaults to 60
-# Env:   FUZZ_JOBS  targets fuzzed at once (default 1; each uses one core)
+# Env:   FUZZ_JOBS     targets fuzzed at once (default 1; each uses one core)
+#        FUZZ_PROFILE  release (default) or dev: an unoptimized build, quicker to build and
+#                      slower to run, for CI's smoke (docs/RELIABILITY.md has the figures)
 # Needs a nightly toolchain (libFuzzer's instrumentation); installs cargo-fuzz when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +26,13 @@ fi
 # Debug assertions and overflow checks stay on (cargo fuzz's default), so arithmetic that
 # overflows is a crash here, not a wrong answer in a release build. 16 codegen units: the build
 # is most of a short run's time on two cores.
-build=(--sanitizer none --codegen-units 16)
-cargo +nightly fuzz build --fuzz-dir fuzz "${build[@]}"
-bin=fuzz/target/x86_64-unknown-linux-gnu/release
+build=(--fuzz-dir fuzz --target-dir fuzz/target --sanitizer none --codegen-units 16)
+case ${FUZZ_PROFILE:-release} in
+  release) bin=fuzz/target/x86_64-unknown-linux-gnu/release ;;
+  dev) build+=(--dev) bin=fuzz/target/x86_64-unknown-linux-gnu/debug ;;
+  *) echo "error: FUZZ_PROFILE is release or dev" >&2; exit 1 ;;
+esac
+cargo +nightly fuzz build "${build[@]}"
 
 if [ $# -gt 0 ]; then
   targets=("$@")
