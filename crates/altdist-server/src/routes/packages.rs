@@ -430,6 +430,13 @@ fn new_key_blob() -> String {
     base64::engine::general_purpose::STANDARD.encode(random_bytes::<160>())
 }
 
+/// What a `POST /v1/alternativeDistributionPackages` body asks for: the App Store version's id.
+pub fn read_create_request(body: serde_json::Value) -> Result<String, ApiError> {
+    let request: AltDistPackageCreateRequest =
+        jsonapi::relationships_document(body, AltDistPackageType::NAME)?;
+    Ok(request.data.relationships.app_store_version.data.id)
+}
+
 /// `POST /v1/alternativeDistributionPackages`
 pub async fn create_package(
     State(state): State<AppState>,
@@ -439,9 +446,7 @@ pub async fn create_package(
 ) -> Result<Response, ApiError> {
     Params::parse(&uri, &[])?;
     caller.require_key_management("creating an alternative distribution package")?;
-    let request: AltDistPackageCreateRequest =
-        jsonapi::relationships_document(body, AltDistPackageType::NAME)?;
-    let version_id = request.data.relationships.app_store_version.data.id;
+    let version_id = read_create_request(body)?;
     let version = db::packages::find_version(&state.db, &caller.account, &version_id)
         .await?
         .ok_or_else(|| {
