@@ -204,13 +204,14 @@ pub async fn fetch(
             state: None,
         }
     });
+    let url = attributes
+        .url
+        .ok_or_else(|| error("the package version has no url".to_owned()))?;
     let manifest = Planned {
         kind: Kind::Manifest,
         id: package_version.id.clone(),
-        path: PathBuf::from("manifest.json"),
-        url: attributes
-            .url
-            .ok_or_else(|| error("the package version has no url".to_owned()))?,
+        path: version_file_name(&url),
+        url,
         expires: attributes.url_expiration_date,
         checksum: attributes
             .file_checksum
@@ -389,6 +390,20 @@ async fn manifest_places(manifest: &Path) -> Vec<(String, PathBuf)> {
         .chain(manifest.deltas)
         .filter_map(|entry| Some((entry.id, safe_relative(&entry.path)?)))
         .collect()
+}
+
+/// The name the version's file is kept under: the last segment of its URL (altdist's is
+/// `manifest.json`), or `manifest.json` when that is no plain file name.
+fn version_file_name(url: &str) -> PathBuf {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|url| {
+            url.path_segments()
+                .and_then(|mut segments| segments.next_back().map(str::to_owned))
+        })
+        .filter(|name| name.contains('.') && !name.starts_with('.') && !name.contains('%'))
+        .and_then(|name| safe_relative(&name).filter(|path| path.components().count() == 1))
+        .unwrap_or_else(|| PathBuf::from("manifest.json"))
 }
 
 /// `path` when it stays inside the output directory: relative, no `..`.
@@ -759,6 +774,29 @@ mod tests {
             id_file("keys", "abc", "keyblob").unwrap(),
             PathBuf::from("keys/abc.keyblob")
         );
+    }
+
+    #[test]
+    fn the_version_file_is_named_by_its_url() {
+        assert_eq!(
+            version_file_name("http://127.0.0.1:8080/downloads/ab/manifest.json?accessKey=1_x"),
+            PathBuf::from("manifest.json")
+        );
+        assert_eq!(
+            version_file_name("https://cdn.example/a/b/mzpse.123.zip?accessKey=1_x"),
+            PathBuf::from("mzpse.123.zip")
+        );
+        for odd in [
+            "https://cdn.example/a/",
+            "https://cdn.example/..",
+            "not a url",
+        ] {
+            assert_eq!(
+                version_file_name(odd),
+                PathBuf::from("manifest.json"),
+                "{odd}"
+            );
+        }
     }
 
     #[test]
