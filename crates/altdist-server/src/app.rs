@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::db::Db;
 use crate::sandbox::Sandbox;
+use crate::webhooks::TargetPolicy;
 
 /// The state behind the router; cheap to clone.
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppState {
     pub sandbox: Arc<Sandbox>,
     /// Whether the sandbox's site check may reach loopback and private addresses.
     pub allow_private_targets: bool,
+    /// Where webhook deliveries may go (`crate::webhooks::targets`).
+    pub webhook_targets: TargetPolicy,
 }
 
 impl std::fmt::Debug for AppState {
@@ -41,6 +44,10 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').into(),
             sandbox: Arc::default(),
             allow_private_targets: false,
+            webhook_targets: TargetPolicy {
+                private: false,
+                loopback: is_loopback_url(public_url),
+            },
         }
     }
 
@@ -48,6 +55,15 @@ impl AppState {
     #[must_use]
     pub fn with_private_targets(mut self, allow: bool) -> Self {
         self.allow_private_targets = allow;
+        self.webhook_targets.private = allow;
+        self
+    }
+
+    /// The same state, its webhooks allowed to reach loopback only if `listening_on_loopback`
+    /// (and its public URL is loopback, as [`Self::new`] checked): see `crate::webhooks::targets`.
+    #[must_use]
+    pub fn listening_on(mut self, listening_on_loopback: bool) -> Self {
+        self.webhook_targets.loopback &= listening_on_loopback;
         self
     }
 
@@ -55,4 +71,14 @@ impl AppState {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
+}
+
+/// Whether `url`'s host is this machine over loopback (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|url| match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(v4)) => v4.is_loopback(),
+        Some(url::Host::Ipv6(v6)) => v6.is_loopback(),
+        None => false,
+    })
 }

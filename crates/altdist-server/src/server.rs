@@ -21,6 +21,7 @@ use crate::auth::REVOCATION_POLL;
 use crate::config::Config;
 use crate::db::{Db, ServeLock};
 use crate::router::SHUTDOWN_GRACE;
+use crate::webhooks::{Outbox, OutboxSettings};
 
 /// A server to start, from its [`Config`].
 #[derive(Debug, Clone)]
@@ -56,7 +57,8 @@ impl Server {
             .unwrap_or_else(|| format!("http://{address}"));
         let first_start = admin::bootstrap(&db, &config.data_dir, &public_url).await?;
         let state = AppState::new(db.clone(), &public_url, config.rate_limit)
-            .with_private_targets(config.allow_private_targets);
+            .with_private_targets(config.allow_private_targets)
+            .listening_on(address.ip().is_loopback());
         Ok(Running {
             listener,
             address,
@@ -109,6 +111,13 @@ impl Running {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let watch = self.state.auth.spawn_revocation_watch(REVOCATION_POLL);
+        let outbox = Outbox::start(
+            self.db.clone(),
+            self.state.webhook_targets,
+            OutboxSettings::default(),
+        )
+        .await
+        .context("cannot start delivering webhooks")?;
         let router = crate::build_router(self.state);
         tracing::info!(address = %self.address, public_url = %self.public_url, "ready");
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -129,6 +138,8 @@ impl Running {
             () = grace => tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway"),
         }
         watch.abort();
+        // What is in flight gets its answer recorded; the rest is claimed again on the next start.
+        outbox.stop(OutboxSettings::default().request_timeout).await;
         self.db.close().await;
         Ok(())
     }

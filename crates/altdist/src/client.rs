@@ -23,6 +23,7 @@ use crate::error::{Error, ErrorKind};
 use crate::jwt::{self, ApiTokenClaims, MAX_API_TOKEN_LIFETIME, TokenSigner};
 use crate::key::PrivateKey;
 use crate::resource::{
+    Webhook, WebhookCreateRequest, WebhookPing, WebhookPingCreateRequest,
     AltDistDomain, AltDistDomainCreateRequest, AltDistDomainId, AltDistKey,
     AltDistKeyCreateRequest, AltDistKeyId, AltDistKeyType, App, AppId, CollectionDocument,
     Document, ErrorResponse, LinkageDocument,
@@ -401,6 +402,29 @@ impl Client {
     /// `DELETE /v1/alternativeDistributionDomains/{id}`.
     pub async fn delete_domain(&self, id: &AltDistDomainId) -> Result<(), Error> {
         self.delete(self.url(&["v1", "alternativeDistributionDomains", id.as_str()], &[]))
+            .await
+    }
+
+    // ---- webhooks
+
+    /// `POST /v1/webhooks`.
+    pub async fn create_webhook(
+        &self,
+        request: &WebhookCreateRequest,
+    ) -> Result<Fetched<Document<Webhook>>, Error> {
+        self.send(Method::POST, self.url(&["v1", "webhooks"], &[]), Some(request))
+            .await
+    }
+
+    /// `DELETE /v1/webhooks/{id}`.
+    pub async fn delete_webhook(&self, id: &str) -> Result<(), Error> {
+        self.delete(self.url(&["v1", "webhooks", id], &[])).await
+    }
+
+    /// `POST /v1/webhookPings`: sends the webhook `id` a test event.
+    pub async fn ping_webhook(&self, id: &str) -> Result<Fetched<Document<WebhookPing>>, Error> {
+        let body = WebhookPingCreateRequest::new(id);
+        self.send(Method::POST, self.url(&["v1", "webhookPings"], &[]), Some(&body))
             .await
     }
 

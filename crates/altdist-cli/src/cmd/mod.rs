@@ -13,3 +13,4 @@ pub mod serve;
 pub mod setup;
 pub mod site;
 pub mod token;
+pub mod webhooks;

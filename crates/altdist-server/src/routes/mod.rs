@@ -6,6 +6,7 @@ pub mod apps;
 pub mod health;
 pub mod openapi;
 pub mod sandbox;
+pub mod webhooks;
 
 use axum::Json;
 use axum::http::Method;
@@ -52,6 +53,27 @@ pub fn declared_parameters() -> Vec<(Method, &'static str, &'static [crate::json
             Method::GET,
             "/v1/apps/{id}/alternativeDistributionKey",
             apps::KEY_PARAMS,
+        ),
+        (Method::GET, "/v1/webhooks/{id}", webhooks::FIND_PARAMS),
+        (
+            Method::GET,
+            "/v1/apps/{id}/webhooks",
+            webhooks::APP_WEBHOOKS_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/apps/{id}/relationships/webhooks",
+            webhooks::LINKAGE_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/webhooks/{id}/deliveries",
+            webhooks::DELIVERIES_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/webhooks/{id}/relationships/deliveries",
+            webhooks::LINKAGE_PARAMS,
         ),
     ]
 }

@@ -12,3 +12,4 @@ mod keys;
 mod rate_limit;
 mod sandbox;
 mod schema;
+mod webhooks;

@@ -10,6 +10,7 @@ mod alt_dist_key;
 mod app;
 mod document;
 mod ids;
+mod webhook;
 
 pub use alt_dist_domain::{
     AltDistDomain, AltDistDomainAttributes, AltDistDomainCreateAttributes, AltDistDomainCreateData,
@@ -26,6 +27,18 @@ pub use document::{
     RelationshipLinks, ResourceIdentifier, ResourceLinks, ResponseError,
 };
 pub use ids::{AltDistDomainId, AltDistKeyId, ApiKeyId, AppId, BundleId, IssuerId};
+pub use webhook::{
+    DeliveryRequest, DeliveryResponse, DeliveryState, IncludedCollection, IncludedDocument,
+    LinksOnly, OptionalLinkage, RequiredLinkage, Webhook, WebhookAttributes, WebhookCreateAttributes,
+    WebhookCreateData, WebhookCreateRelationships, WebhookCreateRequest, WebhookDeliveriesResponse,
+    WebhookDelivery, WebhookDeliveryAttributes, WebhookDeliveryCreateData,
+    WebhookDeliveryCreateRelationships, WebhookDeliveryCreateRequest, WebhookDeliveryRelationships,
+    WebhookDeliveryResponse, WebhookDeliveryType, WebhookEvent, WebhookEventAttributes,
+    WebhookEventResourceType, WebhookEventType, WebhookPing, WebhookPingCreateData,
+    WebhookPingCreateRelationships, WebhookPingCreateRequest, WebhookPingType,
+    WebhookRelationships, WebhookResponse, WebhookType, WebhookUpdateAttributes, WebhookUpdateData,
+    WebhookUpdateRequest, WebhooksResponse,
+};
 
 /// Declares a one-value enum that serializes as a JSON:API `type` string.
 macro_rules! resource_type {
