@@ -92,9 +92,17 @@ impl Receiver {
 }
 
 /// One request on a fresh connection; `None` when the server is gone.
-fn request(address: &str, method: &str, path: &str, token: &str, body: Option<&Value>) -> Option<(u16, Value)> {
+fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
     let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .ok()?;
     let body = body.map(Value::to_string).unwrap_or_default();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -105,7 +113,9 @@ fn request(address: &str, method: &str, path: &str, token: &str, body: Option<&V
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.get(9..12)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())?;
     Some((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
 }
 
@@ -151,14 +161,23 @@ fn deliveries_in_flight_at_sigkill_all_arrive_after_a_restart() {
     let ping = json!({"data": {"type": "webhookPings", "relationships": {"webhook": {"data": {"type": "webhooks", "id": webhook}}}}});
     let mut pings = HashSet::new();
     for _ in 0..10 {
-        let (status, answer) =
-            request(server.address(), "POST", "/v1/webhookPings", &token, Some(&ping)).unwrap();
+        let (status, answer) = request(
+            server.address(),
+            "POST",
+            "/v1/webhookPings",
+            &token,
+            Some(&ping),
+        )
+        .unwrap();
         assert_eq!(status, 201, "{answer}");
         pings.insert(answer["data"]["id"].as_str().unwrap().to_owned());
     }
     let started = Instant::now();
     while receiver.bodies().len() < 3 {
-        assert!(started.elapsed() < Duration::from_secs(30), "no delivery started");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no delivery started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut server = server;
@@ -228,7 +247,16 @@ fn webhooks_listen_prints_verified_events_forwards_them_and_cleans_up() {
     let forward_to = forwarded.start();
     let credentials = server.credentials();
     let mut listen = Command::new(env!("CARGO_BIN_EXE_altdist"))
-        .args(["webhooks", "listen", "--app", &app, "--ping", "--json", "--credentials", &credentials])
+        .args([
+            "webhooks",
+            "listen",
+            "--app",
+            &app,
+            "--ping",
+            "--json",
+            "--credentials",
+            &credentials,
+        ])
         .args(["--forward-to", &forward_to])
         .env_remove("ALTDIST_BASE_URL")
         .stdin(Stdio::null())
@@ -252,7 +280,10 @@ fn webhooks_listen_prints_verified_events_forwards_them_and_cleans_up() {
     // Forwarded: the same body, with the signature.
     let started = Instant::now();
     while forwarded.bodies().is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(20), "nothing forwarded");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nothing forwarded"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let (signature, body) = forwarded.bodies().remove(0);
@@ -261,9 +292,15 @@ fn webhooks_listen_prints_verified_events_forwards_them_and_cleans_up() {
 
     let token = token(&server.data_dir);
     let listed = |server: &TestServer| {
-        request(server.address(), "GET", &format!("/v1/apps/{app}/webhooks"), &token, None)
-            .unwrap()
-            .1["meta"]["paging"]["total"]
+        request(
+            server.address(),
+            "GET",
+            &format!("/v1/apps/{app}/webhooks"),
+            &token,
+            None,
+        )
+        .unwrap()
+        .1["meta"]["paging"]["total"]
             .as_u64()
             .unwrap()
     };
@@ -278,7 +315,10 @@ fn webhooks_listen_prints_verified_events_forwards_them_and_cleans_up() {
         if let Some(status) = listen.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "listen ignored SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "listen ignored SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status}");

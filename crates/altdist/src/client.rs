@@ -23,10 +23,10 @@ use crate::error::{Error, ErrorKind};
 use crate::jwt::{self, ApiTokenClaims, MAX_API_TOKEN_LIFETIME, TokenSigner};
 use crate::key::PrivateKey;
 use crate::resource::{
-    Webhook, WebhookCreateRequest, WebhookPing, WebhookPingCreateRequest,
     AltDistDomain, AltDistDomainCreateRequest, AltDistDomainId, AltDistKey,
     AltDistKeyCreateRequest, AltDistKeyId, AltDistKeyType, App, AppId, CollectionDocument,
-    Document, ErrorResponse, LinkageDocument,
+    Document, ErrorResponse, LinkageDocument, Webhook, WebhookCreateRequest, WebhookPing,
+    WebhookPingCreateRequest,
 };
 
 /// App Store Connect's API.
@@ -412,8 +412,12 @@ impl Client {
         &self,
         request: &WebhookCreateRequest,
     ) -> Result<Fetched<Document<Webhook>>, Error> {
-        self.send(Method::POST, self.url(&["v1", "webhooks"], &[]), Some(request))
-            .await
+        self.send(
+            Method::POST,
+            self.url(&["v1", "webhooks"], &[]),
+            Some(request),
+        )
+        .await
     }
 
     /// `DELETE /v1/webhooks/{id}`.
@@ -424,8 +428,12 @@ impl Client {
     /// `POST /v1/webhookPings`: sends the webhook `id` a test event.
     pub async fn ping_webhook(&self, id: &str) -> Result<Fetched<Document<WebhookPing>>, Error> {
         let body = WebhookPingCreateRequest::new(id);
-        self.send(Method::POST, self.url(&["v1", "webhookPings"], &[]), Some(&body))
-            .await
+        self.send(
+            Method::POST,
+            self.url(&["v1", "webhookPings"], &[]),
+            Some(&body),
+        )
+        .await
     }
 
     // ---- paging

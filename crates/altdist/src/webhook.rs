@@ -91,7 +91,8 @@ mod tests {
     /// Apple's example in "Configuring and parsing App Store Connect API webhook notifications".
     #[test]
     fn apples_example_signature() {
-        let expected = "hmacsha256=7f062172b01cb00b53ca068614674a3d982a34062a0f5d37687d5e3377e54657";
+        let expected =
+            "hmacsha256=7f062172b01cb00b53ca068614674a3d982a34062a0f5d37687d5e3377e54657";
         assert_eq!(signature(b"This is my secret", b"Hello, World!"), expected);
         assert!(verify(b"This is my secret", b"Hello, World!", expected));
         assert!(verify(
@@ -101,7 +102,11 @@ mod tests {
         ));
         assert!(!verify(b"This is my secret", b"Hello, World?", expected));
         assert!(!verify(b"another secret", b"Hello, World!", expected));
-        assert!(!verify(b"This is my secret", b"Hello, World!", "hmacsha256=zz"));
+        assert!(!verify(
+            b"This is my secret",
+            b"Hello, World!",
+            "hmacsha256=zz"
+        ));
         assert!(!verify(b"This is my secret", b"Hello, World!", ""));
     }
 }

@@ -79,7 +79,11 @@ struct Receiver {
     http: reqwest::Client,
 }
 
-async fn listen(client: Client, format: OutputFormat, opts: ListenOpts) -> anyhow::Result<ExitCode> {
+async fn listen(
+    client: Client,
+    format: OutputFormat,
+    opts: ListenOpts,
+) -> anyhow::Result<ExitCode> {
     let event_types = event_types(&opts.events)?;
     let app = match opts.app {
         Some(app) => AppId(app),
@@ -99,7 +103,9 @@ async fn listen(client: Client, format: OutputFormat, opts: ListenOpts) -> anyho
     let name = format!("altdist webhooks listen ({address})");
     let request = WebhookCreateRequest::new(app.clone(), name, &url, &secret, event_types);
     let created = client.create_webhook(&request).await.map_err(|err| {
-        anyhow::Error::new(err).context(format!("cannot register a webhook for the app {app} at {url}"))
+        anyhow::Error::new(err).context(format!(
+            "cannot register a webhook for the app {app} at {url}"
+        ))
     })?;
     let webhook = created.value.data.id;
     eprintln!(
@@ -131,7 +137,9 @@ async fn listen(client: Client, format: OutputFormat, opts: ListenOpts) -> anyho
     let deleted = client.delete_webhook(&webhook).await;
     match &deleted {
         Ok(()) => eprintln!("deleted webhook {webhook}"),
-        Err(err) => eprintln!("warning: cannot delete webhook {webhook}: {err:#}; delete it with DELETE /v1/webhooks/{webhook}"),
+        Err(err) => eprintln!(
+            "warning: cannot delete webhook {webhook}: {err:#}; delete it with DELETE /v1/webhooks/{webhook}"
+        ),
     }
     served?.context("the receiver failed")?;
     Ok(if deleted.is_ok() {
@@ -153,7 +161,9 @@ fn event_types(names: &[String]) -> anyhow::Result<Vec<WebhookEventType>> {
                     format!("'{name}' is not a webhook event type"),
                     format!(
                         "the types are {}",
-                        WebhookEventType::ALL.map(WebhookEventType::as_str).join(", ")
+                        WebhookEventType::ALL
+                            .map(WebhookEventType::as_str)
+                            .join(", ")
                     ),
                 )
             })
@@ -247,7 +257,10 @@ fn print_event(format: OutputFormat, body: &[u8]) {
                             )
                         })
                         .unwrap_or_default();
-                    format!("{timestamp} {} {}{instance} (signature verified)", data.kind, data.id)
+                    format!(
+                        "{timestamp} {} {}{instance} (signature verified)",
+                        data.kind, data.id
+                    )
                 }
                 Err(_) => format!("(signature verified) {}", String::from_utf8_lossy(body)),
             };

@@ -89,15 +89,21 @@ impl Wakeups {
         }
         if self.listener.is_none()
             && let Some(pool) = &self.postgres
-            && self.last_connect.is_none_or(|at| at.elapsed() >= RELISTEN_EVERY)
+            && self
+                .last_connect
+                .is_none_or(|at| at.elapsed() >= RELISTEN_EVERY)
         {
             self.last_connect = Some(std::time::Instant::now());
             match sqlx::postgres::PgListener::connect_with(pool).await {
                 Ok(mut listener) => match listener.listen(PG_CHANNEL).await {
                     Ok(()) => self.listener = Some(listener),
-                    Err(err) => tracing::warn!(error = %err, "cannot LISTEN for webhook deliveries; polling"),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot LISTEN for webhook deliveries; polling")
+                    }
                 },
-                Err(err) => tracing::warn!(error = %err, "cannot LISTEN for webhook deliveries; polling"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot LISTEN for webhook deliveries; polling")
+                }
             }
         }
         // PostgreSQL queues notifications on the listening connection; those that arrived
@@ -197,7 +203,8 @@ pub struct NewWebhook<'a> {
 
 /// Stores a webhook.
 pub async fn insert(db: &Db, webhook: &NewWebhook<'_>) -> Result<()> {
-    on_pool_writing!(db, |pool| sqlx::query(
+    on_pool_writing!(db, |pool| {
+        sqlx::query(
         "INSERT INTO webhooks (id, account_id, app_id, name, url, secret, enabled, event_types, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     )
@@ -212,7 +219,8 @@ pub async fn insert(db: &Db, webhook: &NewWebhook<'_>) -> Result<()> {
     .bind(super::now())
     .execute(pool)
     .await
-    .map(drop))
+    .map(drop)
+    })
 }
 
 /// The account's webhook `id`.
@@ -592,8 +600,9 @@ pub async fn list_deliveries(
     page: PageAfter,
 ) -> Result<Vec<Listed<DeliveryRow>>> {
     on_pool!(db, |pool| {
-        let mut builder =
-            QueryBuilder::new(format!("SELECT seq, {DELIVERY_COLUMNS} FROM webhook_deliveries"));
+        let mut builder = QueryBuilder::new(format!(
+            "SELECT seq, {DELIVERY_COLUMNS} FROM webhook_deliveries"
+        ));
         push_delivery_filters(&mut builder, webhook, filter);
         builder
             .push(" AND seq > ")
@@ -663,7 +672,10 @@ pub async fn redeliver(db: &Db, template: &DeliveryRow) -> Result<DeliveryRow> {
                     .execute(&mut *transaction)
                     .await?;
                 // Only run on PostgreSQL, but compiled for both backends by `on_pool!`.
-                sqlx::query(PG_NOTIFY).bind(PG_CHANNEL).execute(&mut *transaction).await?;
+                sqlx::query(PG_NOTIFY)
+                    .bind(PG_CHANNEL)
+                    .execute(&mut *transaction)
+                    .await?;
                 transaction.commit().await
             }
             .await
@@ -732,23 +744,27 @@ pub async fn claim(db: &Db, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<C
 /// When the next delivery may be claimed (Unix ms): the earliest moment a pending delivery is
 /// due and unclaimed; `None` when none is pending.
 pub async fn next_claimable(db: &Db) -> Result<Option<i64>> {
-    on_pool!(db, |pool| sqlx::query_scalar(
+    on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT min(CASE WHEN lease_ms IS NOT NULL AND lease_ms > due_ms THEN lease_ms ELSE due_ms END) \
          FROM webhook_deliveries WHERE state = 'PENDING'"
     )
     .fetch_one(pool)
-    .await)
+    .await
+    })
 }
 
 /// Lets every claim go: for a SQLite database at start, whose previous server (the only one
 /// that could have claimed) is gone.
 pub async fn release_claims(db: &Db) -> Result<u64> {
-    on_pool_writing!(db, |pool| sqlx::query(
+    on_pool_writing!(db, |pool| {
+        sqlx::query(
         "UPDATE webhook_deliveries SET lease_ms = NULL WHERE state = 'PENDING' AND lease_ms IS NOT NULL"
     )
     .execute(pool)
     .await
-    .map(|done| done.rows_affected()))
+    .map(|done| done.rows_affected())
+    })
 }
 
 /// What one attempt came to.
@@ -849,7 +865,10 @@ pub async fn finish(db: &Db, outcomes: &[Outcome]) -> Result<()> {
                 let mut transaction = pool.begin().await?;
                 if record!(transaction) {
                     // Only run on PostgreSQL, but compiled for both backends by `on_pool!`.
-                sqlx::query(PG_NOTIFY).bind(PG_CHANNEL).execute(&mut *transaction).await?;
+                    sqlx::query(PG_NOTIFY)
+                        .bind(PG_CHANNEL)
+                        .execute(&mut *transaction)
+                        .await?;
                 }
                 transaction.commit().await
             }

@@ -83,7 +83,11 @@ fn check_no_id(body: &Value) -> Result<(), ApiError> {
 }
 
 /// The 422s, and the `type` of `data`, which every document shares.
-fn check_envelope(body: &Value, resource_type: &str, attributes: Attributes) -> Result<(), ApiError> {
+fn check_envelope(
+    body: &Value,
+    resource_type: &str,
+    attributes: Attributes,
+) -> Result<(), ApiError> {
     let unprocessable = |detail: String, pointer: &str| ApiError::Unprocessable {
         detail,
         pointer: Some(pointer.to_owned()),

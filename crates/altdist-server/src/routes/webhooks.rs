@@ -8,11 +8,10 @@ use altdist::resource::{
     App, AppId, AppType, CollectionDocument, DeliveryRequest, DeliveryResponse, DeliveryState,
     DocumentLinks, IncludedCollection, IncludedDocument, LinksOnly, OptionalLinkage,
     RelationshipLinks, ResourceIdentifier, ResourceLinks, Webhook, WebhookAttributes,
-    WebhookCreateRequest, WebhookDelivery, WebhookDeliveryAttributes,
-    WebhookDeliveryCreateRequest, WebhookDeliveryRelationships, WebhookDeliveryType, WebhookEvent,
-    WebhookEventAttributes, WebhookEventResourceType, WebhookEventType, WebhookPing,
-    WebhookPingCreateRequest, WebhookPingType, WebhookRelationships, WebhookType,
-    WebhookUpdateRequest,
+    WebhookCreateRequest, WebhookDelivery, WebhookDeliveryAttributes, WebhookDeliveryCreateRequest,
+    WebhookDeliveryRelationships, WebhookDeliveryType, WebhookEvent, WebhookEventAttributes,
+    WebhookEventResourceType, WebhookEventType, WebhookPing, WebhookPingCreateRequest,
+    WebhookPingType, WebhookRelationships, WebhookType, WebhookUpdateRequest,
 };
 use axum::Json;
 use axum::extract::State;
@@ -23,7 +22,9 @@ use super::{apps, created};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db;
-use crate::db::webhooks::{DeliveryFilter, DeliveryRow, EventRow, NewWebhook, WebhookChanges, WebhookRow};
+use crate::db::webhooks::{
+    DeliveryFilter, DeliveryRow, EventRow, NewWebhook, WebhookChanges, WebhookRow,
+};
 use crate::error::ApiError;
 use crate::extract::{IdPath, JsonBody};
 use crate::jsonapi::{self, Param, Params};
@@ -219,7 +220,10 @@ async fn check_url(state: &AppState, url: &str) -> Result<(), ApiError> {
     if url.len() > MAX_URL {
         return Err(invalid(
             POINTER,
-            format!("the url is {} bytes long; give at most {MAX_URL}", url.len()),
+            format!(
+                "the url is {} bytes long; give at most {MAX_URL}",
+                url.len()
+            ),
         ));
     }
     state
@@ -235,13 +239,17 @@ fn check_secret(secret: &str) -> Result<(), ApiError> {
     if secret.is_empty() {
         return Err(invalid(
             POINTER,
-            "the secret is empty; give the key your receiver checks x-apple-signature with".to_owned(),
+            "the secret is empty; give the key your receiver checks x-apple-signature with"
+                .to_owned(),
         ));
     }
     if secret.len() > MAX_SECRET {
         return Err(invalid(
             POINTER,
-            format!("the secret is {} bytes long; give at most {MAX_SECRET}", secret.len()),
+            format!(
+                "the secret is {} bytes long; give at most {MAX_SECRET}",
+                secret.len()
+            ),
         ));
     }
     Ok(())
@@ -253,7 +261,9 @@ fn check_event_types(types: &[WebhookEventType]) -> Result<(), ApiError> {
             "/data/attributes/eventTypes",
             format!(
                 "eventTypes is empty; give at least one of {}",
-                WebhookEventType::ALL.map(WebhookEventType::as_str).join(", ")
+                WebhookEventType::ALL
+                    .map(WebhookEventType::as_str)
+                    .join(", ")
             ),
         ));
     }
@@ -489,18 +499,19 @@ pub async fn list_app_webhook_linkages(
 /// A stored delivery as a resource, with the members `fields` asks for.
 pub fn delivery_resource(row: DeliveryRow, fields: Option<&[String]>) -> WebhookDelivery {
     let wants = |field| jsonapi::wants(fields, field);
-    let response = (row.http_status.is_some() || row.response_body.is_some()).then(|| {
-        DeliveryResponse {
+    let response =
+        (row.http_status.is_some() || row.response_body.is_some()).then(|| DeliveryResponse {
             http_status_code: row.http_status,
             body: row.response_body.clone(),
-        }
-    });
+        });
     let attributes = WebhookDeliveryAttributes {
         created_date: wants("createdDate").then(|| row.created_at.clone()),
         delivery_state: wants("deliveryState")
             .then(|| DeliveryState::parse(&row.state))
             .flatten(),
-        error_message: wants("errorMessage").then(|| row.error_message.clone()).flatten(),
+        error_message: wants("errorMessage")
+            .then(|| row.error_message.clone())
+            .flatten(),
         redelivery: wants("redelivery").then_some(row.redelivery),
         sent_date: wants("sentDate").then(|| row.sent_at.clone()).flatten(),
         request: wants("request")
@@ -512,15 +523,16 @@ pub fn delivery_resource(row: DeliveryRow, fields: Option<&[String]>) -> Webhook
             .flatten(),
         response: wants("response").then_some(response).flatten(),
     };
-    let any = attributes != WebhookDeliveryAttributes {
-        created_date: None,
-        delivery_state: None,
-        error_message: None,
-        redelivery: None,
-        sent_date: None,
-        request: None,
-        response: None,
-    };
+    let any = attributes
+        != WebhookDeliveryAttributes {
+            created_date: None,
+            delivery_state: None,
+            error_message: None,
+            redelivery: None,
+            sent_date: None,
+            request: None,
+            response: None,
+        };
     WebhookDelivery {
         kind: WebhookDeliveryType::Value,
         id: row.id,
@@ -574,7 +586,9 @@ fn date_filter(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
         .map_err(|_| {
             ApiError::invalid_parameter(
                 name,
-                format!("'{name}' is '{value}', not an RFC 3339 date-time like 2026-12-03T06:00:00Z"),
+                format!(
+                    "'{name}' is '{value}', not an RFC 3339 date-time like 2026-12-03T06:00:00Z"
+                ),
             )
         })?;
     Ok(Some(

@@ -158,7 +158,12 @@ mod tests {
         assert_eq!(data["id"], event.id.as_str());
         assert_eq!(data["version"], 1);
         assert_eq!(data["attributes"]["appId"], "6476788026");
-        assert!(data["attributes"]["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert!(
+            data["attributes"]["timestamp"]
+                .as_str()
+                .unwrap()
+                .ends_with('Z')
+        );
         assert_eq!(
             data["relationships"]["instance"]["data"],
             json!({"type": "alternativeDistributionPackageVersions", "id": "8d50a4f6"})

@@ -73,7 +73,9 @@ impl OutboxSettings {
     /// deliveries that failed together (a receiver that was down) instead of sending them back
     /// in one wave.
     pub fn retry_delay(&self, attempt: i32) -> Duration {
-        let exponent = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(30);
+        let exponent = u32::try_from(attempt.saturating_sub(1))
+            .unwrap_or(0)
+            .min(30);
         let ceiling = self
             .retry_base
             .saturating_mul(1_u32 << exponent)
@@ -95,11 +97,18 @@ pub struct Outbox {
 
 impl Outbox {
     /// Starts delivering the deliveries of `db` to the targets `policy` allows.
-    pub async fn start(db: Db, policy: TargetPolicy, settings: OutboxSettings) -> anyhow::Result<Self> {
+    pub async fn start(
+        db: Db,
+        policy: TargetPolicy,
+        settings: OutboxSettings,
+    ) -> anyhow::Result<Self> {
         if matches!(db, Db::Sqlite(_)) {
             let released = webhooks::release_claims(&db).await?;
             if released > 0 {
-                tracing::info!(released, "webhook deliveries cut short by the last stop are due again");
+                tracing::info!(
+                    released,
+                    "webhook deliveries cut short by the last stop are due again"
+                );
             }
         }
         let http = client(policy, &settings)?;
@@ -194,9 +203,9 @@ async fn run(
             settings.poll
         } else {
             match webhooks::next_claimable(&db).await {
-                Ok(Some(at)) => {
-                    Duration::from_millis(u64::try_from((at - now_ms()).clamp(0, poll_ms)).unwrap_or(0))
-                }
+                Ok(Some(at)) => Duration::from_millis(
+                    u64::try_from((at - now_ms()).clamp(0, poll_ms)).unwrap_or(0),
+                ),
                 Ok(None) | Err(_) => settings.poll,
             }
         };

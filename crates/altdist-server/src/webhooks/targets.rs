@@ -67,7 +67,9 @@ impl TargetPolicy {
     /// that is an address. Deliveries make them again before each request.
     pub fn check_literal(self, url: &str) -> Result<Url, String> {
         let parsed = Url::parse(url).map_err(|err| {
-            format!("'{url}' is not an absolute URL ({err}); give one like https://example.com/webhooks")
+            format!(
+                "'{url}' is not an absolute URL ({err}); give one like https://example.com/webhooks"
+            )
         })?;
         let host = match parsed.host() {
             Some(host) if matches!(parsed.scheme(), "http" | "https") => host,
@@ -109,7 +111,9 @@ impl TargetPolicy {
 fn is_loopback(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
     }
 }
 

@@ -35,7 +35,10 @@ impl Received {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("the receiver got {} requests, not {count}", self.all().len());
+        panic!(
+            "the receiver got {} requests, not {count}",
+            self.all().len()
+        );
     }
 }
 
@@ -89,7 +92,11 @@ async fn create(server: &TestServer, who: &Identity, app: &AppId, url: &str) -> 
         .post(
             who,
             "/v1/webhooks",
-            &create_body(app, url, &["ALTERNATIVE_DISTRIBUTION_PACKAGE_VERSION_CREATED"]),
+            &create_body(
+                app,
+                url,
+                &["ALTERNATIVE_DISTRIBUTION_PACKAGE_VERSION_CREATED"],
+            ),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -114,7 +121,11 @@ async fn webhooks_are_managed_as_apple_defines_them(backend: Backend) {
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
-    assert!(!created.text.contains(SECRET), "the secret came back: {}", created.text);
+    assert!(
+        !created.text.contains(SECRET),
+        "the secret came back: {}",
+        created.text
+    );
     let id = created.json["data"]["id"].as_str().unwrap().to_owned();
     assert_eq!(
         created.header("location"),
@@ -141,19 +152,31 @@ async fn webhooks_are_managed_as_apple_defines_them(backend: Backend) {
     let sparse = server
         .get(&admin, &format!("/v1/webhooks/{id}?fields[webhooks]=name"))
         .await;
-    assert_eq!(sparse.json["data"]["attributes"], json!({"name": "test hook"}));
+    assert_eq!(
+        sparse.json["data"]["attributes"],
+        json!({"name": "test hook"})
+    );
 
     let listed = server
-        .get(&admin, &format!("/v1/apps/{app}/webhooks?include=app&fields[apps]=name"))
+        .get(
+            &admin,
+            &format!("/v1/apps/{app}/webhooks?include=app&fields[apps]=name"),
+        )
         .await;
     assert_eq!(listed.status, 200, "{}", listed.text);
     assert_eq!(listed.json["data"][0]["id"], id.as_str());
     assert_eq!(listed.json["meta"]["paging"]["total"], 1);
-    assert_eq!(listed.json["included"][0]["attributes"], json!({"name": "App com.example.hooks"}));
+    assert_eq!(
+        listed.json["included"][0]["attributes"],
+        json!({"name": "App com.example.hooks"})
+    );
     let linkages = server
         .get(&admin, &format!("/v1/apps/{app}/relationships/webhooks"))
         .await;
-    assert_eq!(linkages.json["data"], json!([{"type": "webhooks", "id": id}]));
+    assert_eq!(
+        linkages.json["data"],
+        json!([{"type": "webhooks", "id": id}])
+    );
 
     let patched = server
         .patch(
@@ -176,26 +199,50 @@ async fn webhooks_are_managed_as_apple_defines_them(backend: Backend) {
             &json!({"data": {"type": "webhooks", "id": "other", "attributes": {}}}),
         )
         .await;
-    assert_eq!(wrong_id.assert_error(409, "ENTITY_ERROR.ATTRIBUTE.INVALID")["source"]["pointer"], "/data/id");
+    assert_eq!(
+        wrong_id.assert_error(409, "ENTITY_ERROR.ATTRIBUTE.INVALID")["source"]["pointer"],
+        "/data/id"
+    );
     for (bad_url, why) in [
         ("https://10.1.2.3/hook", "private"),
         ("http://93.184.216.34/hook", "https"),
         ("no url", "absolute"),
     ] {
         let refused = server
-            .post(&admin, "/v1/webhooks", &create_body(&app, bad_url, &["BUILD_UPLOAD_STATE_UPDATED"]))
+            .post(
+                &admin,
+                "/v1/webhooks",
+                &create_body(&app, bad_url, &["BUILD_UPLOAD_STATE_UPDATED"]),
+            )
             .await;
         let error = refused.assert_error(409, "ENTITY_ERROR.ATTRIBUTE.INVALID");
         assert_eq!(error["source"]["pointer"], "/data/attributes/url");
-        assert!(error["detail"].as_str().unwrap().contains(why), "{}", refused.text);
+        assert!(
+            error["detail"].as_str().unwrap().contains(why),
+            "{}",
+            refused.text
+        );
     }
     let unknown_type = server
-        .post(&admin, "/v1/webhooks", &create_body(&app, url, &["SOMETHING_ELSE"]))
+        .post(
+            &admin,
+            "/v1/webhooks",
+            &create_body(&app, url, &["SOMETHING_ELSE"]),
+        )
         .await;
     let error = unknown_type.assert_error(409, "ENTITY_ERROR.ATTRIBUTE.INVALID");
-    assert!(error["source"]["pointer"].as_str().unwrap().starts_with("/data/attributes/eventTypes"));
+    assert!(
+        error["source"]["pointer"]
+            .as_str()
+            .unwrap()
+            .starts_with("/data/attributes/eventTypes")
+    );
     let no_app = server
-        .post(&admin, "/v1/webhooks", &create_body(&AppId("123".into()), url, &["BUILD_UPLOAD_STATE_UPDATED"]))
+        .post(
+            &admin,
+            "/v1/webhooks",
+            &create_body(&AppId("123".into()), url, &["BUILD_UPLOAD_STATE_UPDATED"]),
+        )
         .await;
     assert_eq!(
         no_app.assert_error(409, "ENTITY_ERROR.RELATIONSHIP.INVALID")["source"]["pointer"],
@@ -204,10 +251,22 @@ async fn webhooks_are_managed_as_apple_defines_them(backend: Backend) {
 
     // Roles and accounts: reading is open to every role, writing needs ADMIN; another account
     // sees nothing.
-    let developer = server.api_key(&admin.issuer, role("DEVELOPER"), false).await;
-    assert_eq!(server.get(&developer, &format!("/v1/webhooks/{id}")).await.status, 200);
+    let developer = server
+        .api_key(&admin.issuer, role("DEVELOPER"), false)
+        .await;
+    assert_eq!(
+        server
+            .get(&developer, &format!("/v1/webhooks/{id}"))
+            .await
+            .status,
+        200
+    );
     server
-        .post(&developer, "/v1/webhooks", &create_body(&app, url, &["BUILD_UPLOAD_STATE_UPDATED"]))
+        .post(
+            &developer,
+            "/v1/webhooks",
+            &create_body(&app, url, &["BUILD_UPLOAD_STATE_UPDATED"]),
+        )
         .await
         .assert_error(403, "FORBIDDEN_ERROR");
     let stranger = server.admin().await;
@@ -251,7 +310,12 @@ async fn events_are_signed_retried_listed_and_redelivered(backend: Backend) {
 
     // An event of a type the webhook does not subscribe to goes nowhere.
     let ignored = events::app_store_version_state_updated(
-        &server.base, &admin.issuer, &app, "v1", "PREPARE_FOR_SUBMISSION", "READY_FOR_REVIEW",
+        &server.base,
+        &admin.issuer,
+        &app,
+        "v1",
+        "PREPARE_FOR_SUBMISSION",
+        "READY_FOR_REVIEW",
     );
     assert_eq!(outbox_db::enqueue(&server.db, &ignored).await.unwrap(), 0);
 
@@ -264,7 +328,10 @@ async fn events_are_signed_retried_listed_and_redelivered(backend: Backend) {
             "a bad signature {signature:?}"
         );
         let payload = payload_of(body);
-        assert_eq!(payload["data"]["type"], "alternativeDistributionPackageVersionCreated");
+        assert_eq!(
+            payload["data"]["type"],
+            "alternativeDistributionPackageVersionCreated"
+        );
         assert_eq!(payload["data"]["id"], event.id.as_str());
         assert_eq!(payload["data"]["attributes"]["appId"], app.as_str());
     }
@@ -299,12 +366,22 @@ async fn events_are_signed_retried_listed_and_redelivered(backend: Backend) {
     assert!(succeeded["sentDate"].is_string());
     assert_eq!(succeeded["redelivery"], false);
     let included = &listed.json["included"];
-    assert_eq!(included.as_array().unwrap().len(), 1, "one event, two attempts");
-    assert_eq!(included[0]["attributes"]["eventType"], "ALTERNATIVE_DISTRIBUTION_PACKAGE_VERSION_CREATED");
+    assert_eq!(
+        included.as_array().unwrap().len(),
+        1,
+        "one event, two attempts"
+    );
+    assert_eq!(
+        included[0]["attributes"]["eventType"],
+        "ALTERNATIVE_DISTRIBUTION_PACKAGE_VERSION_CREATED"
+    );
     assert_eq!(included[0]["attributes"]["payload"], event.payload.as_str());
 
     let only_failed = server
-        .get(&admin, &format!("/v1/webhooks/{id}/deliveries?filter[deliveryState]=FAILED"))
+        .get(
+            &admin,
+            &format!("/v1/webhooks/{id}/deliveries?filter[deliveryState]=FAILED"),
+        )
         .await;
     assert_eq!(only_failed.json["meta"]["paging"]["total"], 1);
     let future = server
@@ -312,11 +389,17 @@ async fn events_are_signed_retried_listed_and_redelivered(backend: Backend) {
         .await;
     assert_eq!(future.json["meta"]["paging"]["total"], 0);
     server
-        .get(&admin, &format!("/v1/webhooks/{id}/deliveries?filter[createdDateLessThan]=yesterday"))
+        .get(
+            &admin,
+            &format!("/v1/webhooks/{id}/deliveries?filter[createdDateLessThan]=yesterday"),
+        )
         .await
         .assert_error(400, "PARAMETER_ERROR.INVALID");
     let linkages = server
-        .get(&admin, &format!("/v1/webhooks/{id}/relationships/deliveries?limit=1"))
+        .get(
+            &admin,
+            &format!("/v1/webhooks/{id}/relationships/deliveries?limit=1"),
+        )
         .await;
     assert_eq!(linkages.json["data"].as_array().unwrap().len(), 1);
     assert!(linkages.json["links"]["next"].is_string());
@@ -355,7 +438,11 @@ async fn events_are_signed_retried_listed_and_redelivered(backend: Backend) {
     let payload = payload_of(&got[3].1);
     assert_eq!(payload["data"]["type"], "webhookPingCreated");
     assert_eq!(payload["data"]["id"], ping.json["data"]["id"]);
-    assert!(altdist::webhook::verify(SECRET.as_bytes(), &got[3].1, &got[3].0));
+    assert!(altdist::webhook::verify(
+        SECRET.as_bytes(),
+        &got[3].1,
+        &got[3].0
+    ));
 
     // Disabled, it gets no events.
     let skipped = events::package_version_created(&server.base, &admin.issuer, &app, "version-2");
@@ -374,12 +461,22 @@ async fn an_event_rolled_back_is_never_delivered(backend: Backend) {
     match &server.db {
         altdist_server::Db::Sqlite(sqlite) => {
             let mut transaction = sqlite.pool().begin().await.unwrap();
-            assert_eq!(outbox_db::enqueue_in(&mut *transaction, &event).await.unwrap(), 1);
+            assert_eq!(
+                outbox_db::enqueue_in(&mut *transaction, &event)
+                    .await
+                    .unwrap(),
+                1
+            );
             transaction.rollback().await.unwrap();
         }
         altdist_server::Db::Postgres(postgres) => {
             let mut transaction = postgres.pool().begin().await.unwrap();
-            assert_eq!(outbox_db::enqueue_in(&mut *transaction, &event).await.unwrap(), 1);
+            assert_eq!(
+                outbox_db::enqueue_in(&mut *transaction, &event)
+                    .await
+                    .unwrap(),
+                1
+            );
             transaction.rollback().await.unwrap();
         }
     }
@@ -423,7 +520,8 @@ async fn two_outboxes_on_postgres_deliver_each_event_once() {
     }
     const EVENTS: usize = 300;
     for n in 0..EVENTS {
-        let event = events::package_version_created(&server.base, &admin.issuer, &app, &format!("v{n}"));
+        let event =
+            events::package_version_created(&server.base, &admin.issuer, &app, &format!("v{n}"));
         outbox_db::enqueue(&server.db, &event).await.unwrap();
     }
     let got = received.wait_for(EVENTS).await;
@@ -438,7 +536,10 @@ async fn two_outboxes_on_postgres_deliver_each_event_once() {
     }
     assert_eq!(seen.len(), EVENTS, "every event delivered");
     let repeated: Vec<_> = seen.iter().filter(|(_, times)| **times > 1).collect();
-    assert!(repeated.is_empty(), "delivered more than once: {repeated:?}");
+    assert!(
+        repeated.is_empty(),
+        "delivered more than once: {repeated:?}"
+    );
     assert_eq!(got, EVENTS);
     for outbox in outboxes {
         outbox.stop(Duration::from_secs(5)).await;

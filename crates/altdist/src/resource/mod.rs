@@ -29,15 +29,15 @@ pub use document::{
 pub use ids::{AltDistDomainId, AltDistKeyId, ApiKeyId, AppId, BundleId, IssuerId};
 pub use webhook::{
     DeliveryRequest, DeliveryResponse, DeliveryState, IncludedCollection, IncludedDocument,
-    LinksOnly, OptionalLinkage, RequiredLinkage, Webhook, WebhookAttributes, WebhookCreateAttributes,
-    WebhookCreateData, WebhookCreateRelationships, WebhookCreateRequest, WebhookDeliveriesResponse,
-    WebhookDelivery, WebhookDeliveryAttributes, WebhookDeliveryCreateData,
-    WebhookDeliveryCreateRelationships, WebhookDeliveryCreateRequest, WebhookDeliveryRelationships,
-    WebhookDeliveryResponse, WebhookDeliveryType, WebhookEvent, WebhookEventAttributes,
-    WebhookEventResourceType, WebhookEventType, WebhookPing, WebhookPingCreateData,
-    WebhookPingCreateRelationships, WebhookPingCreateRequest, WebhookPingType,
-    WebhookRelationships, WebhookResponse, WebhookType, WebhookUpdateAttributes, WebhookUpdateData,
-    WebhookUpdateRequest, WebhooksResponse,
+    LinksOnly, OptionalLinkage, RequiredLinkage, Webhook, WebhookAttributes,
+    WebhookCreateAttributes, WebhookCreateData, WebhookCreateRelationships, WebhookCreateRequest,
+    WebhookDeliveriesResponse, WebhookDelivery, WebhookDeliveryAttributes,
+    WebhookDeliveryCreateData, WebhookDeliveryCreateRelationships, WebhookDeliveryCreateRequest,
+    WebhookDeliveryRelationships, WebhookDeliveryResponse, WebhookDeliveryType, WebhookEvent,
+    WebhookEventAttributes, WebhookEventResourceType, WebhookEventType, WebhookPing,
+    WebhookPingCreateData, WebhookPingCreateRelationships, WebhookPingCreateRequest,
+    WebhookPingType, WebhookRelationships, WebhookResponse, WebhookType, WebhookUpdateAttributes,
+    WebhookUpdateData, WebhookUpdateRequest, WebhooksResponse,
 };
 
 /// Declares a one-value enum that serializes as a JSON:API `type` string.

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::AppType;
 use super::app::App;
 use super::document::{
     DocumentLinks, PagedDocumentLinks, PagingInformation, RelationshipLinks, ResourceIdentifier,
@@ -10,7 +11,6 @@ use super::document::{
 };
 use super::ids::AppId;
 use super::resource_type;
-use super::AppType;
 
 resource_type!(
     /// The `type` of a webhook.
@@ -36,7 +36,10 @@ resource_type!(
 /// What a webhook can be told about (`WebhookEventType` in Apple's OpenAPI document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[expect(missing_docs, reason = "Apple's names say it; see Understanding webhook events")]
+#[expect(
+    missing_docs,
+    reason = "Apple's names say it; see Understanding webhook events"
+)]
 pub enum WebhookEventType {
     AlternativeDistributionPackageAvailableUpdated,
     AlternativeDistributionPackageVersionCreated,
