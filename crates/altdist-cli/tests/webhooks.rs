@@ -22,11 +22,14 @@ use util::{Dir, TestServer};
 
 const SECRET: &str = "a test secret, not a real one";
 
+/// A request as received: its `x-apple-signature` and its body.
+type Request = (String, Vec<u8>);
+
 /// A receiver: each request's `x-apple-signature` and body, recorded when it arrives; while
 /// `hang` is set it holds its answer back, so that deliveries are in flight.
 #[derive(Clone, Default)]
 struct Receiver {
-    received: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    received: Arc<Mutex<Vec<Request>>>,
     hang: Arc<AtomicBool>,
 }
 
@@ -86,7 +89,7 @@ impl Receiver {
         }
     }
 
-    fn bodies(&self) -> Vec<(String, Vec<u8>)> {
+    fn bodies(&self) -> Vec<Request> {
         self.received.lock().unwrap().clone()
     }
 }

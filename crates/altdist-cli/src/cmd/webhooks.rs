@@ -128,10 +128,10 @@ async fn listen(
             .with_graceful_shutdown(altdist_server::server::shutdown_signal())
             .await
     });
-    if opts.ping {
-        if let Err(err) = client.ping_webhook(&webhook).await {
-            eprintln!("warning: cannot ping the webhook: {err:#}");
-        }
+    if opts.ping
+        && let Err(err) = client.ping_webhook(&webhook).await
+    {
+        eprintln!("warning: cannot ping the webhook: {err:#}");
     }
     let served = server.await;
     let deleted = client.delete_webhook(&webhook).await;

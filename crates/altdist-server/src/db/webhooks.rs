@@ -353,9 +353,10 @@ pub trait OutboxConnection: Send {
     ) -> impl Future<Output = sqlx::Result<usize>> + Send + 'a;
 }
 
-/// Stores `event` and one `PENDING` delivery for each enabled webhook of its app that subscribes
-/// to its type, on `connection`, which should be in the transaction of the change the event
-/// reports: both commit, or neither. Returns how many deliveries were queued.
+/// Stores `event` on `connection`, in the transaction of the change it reports.
+///
+/// Both commit, or neither. One `PENDING` delivery is queued for each enabled webhook of the
+/// event's app that subscribes to its type; returns how many.
 ///
 /// On SQLite, run the transaction in the write turn (`on_pool_writing!`), as every write:
 /// the outbox's claim takes the turn too, so it sees the event once the transaction has
@@ -716,9 +717,11 @@ pub struct Claimed {
     pub payload: Option<String>,
 }
 
-/// Claims up to `limit` due deliveries until `now + lease_ms`: due, pending, and not claimed by
-/// a worker whose lease still runs. On PostgreSQL concurrent claims skip each other's rows
-/// (`FOR UPDATE SKIP LOCKED`), so several servers share the work without sending an event twice.
+/// Claims up to `limit` due deliveries until `now + lease_ms`.
+///
+/// Due, pending, and not claimed by a worker whose lease still runs. On PostgreSQL concurrent
+/// claims skip each other's rows (`FOR UPDATE SKIP LOCKED`), so several servers share the work
+/// without sending an event twice.
 pub async fn claim(db: &Db, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<Claimed>> {
     let lock = match db {
         Db::Sqlite(_) => "",
@@ -796,9 +799,10 @@ pub struct Outcome {
     pub retry_at: Option<i64>,
 }
 
-/// Records `outcomes` in one transaction, each with its retry when it has one. A delivery that is
-/// no longer pending (another worker finished it after this one's lease ran out) is left as it
-/// is, and gets no second retry.
+/// Records `outcomes` in one transaction, each with its retry when it has one.
+///
+/// A delivery that is no longer pending (another worker finished it after this one's lease ran
+/// out) is left as it is, and gets no second retry.
 pub async fn finish(db: &Db, outcomes: &[Outcome]) -> Result<()> {
     if outcomes.is_empty() {
         return Ok(());

@@ -537,7 +537,7 @@ pub fn delivery_resource(row: DeliveryRow, fields: Option<&[String]>) -> Webhook
         kind: WebhookDeliveryType::Value,
         id: row.id,
         attributes: any.then_some(attributes),
-        relationships: wants("event").then(|| WebhookDeliveryRelationships {
+        relationships: wants("event").then_some(WebhookDeliveryRelationships {
             event: Some(OptionalLinkage {
                 data: Some(ResourceIdentifier {
                     kind: WebhookEventResourceType::Value,
