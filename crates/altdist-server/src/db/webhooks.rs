@@ -74,7 +74,14 @@ impl Wakeups {
             },
             Db::Postgres(postgres) => Self {
                 sqlite: None,
-                postgres: Some(postgres.pool().clone()),
+                // A connection of its own, outside the server's pool: a listener holds its
+                // connection for good, and one of the pool's would be missed by the statements
+                // that count on having all of them (`super::lending`).
+                postgres: Some(
+                    sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(1)
+                        .connect_lazy_with(postgres.pool().connect_options().as_ref().clone()),
+                ),
                 listener: None,
                 last_connect: None,
             },

@@ -571,36 +571,33 @@ fn event_resource(row: EventRow, fields: Option<&[String]>) -> WebhookEvent {
     }
 }
 
-/// A date filter: one RFC 3339 date-time, as Unix milliseconds.
-fn date_filter(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
-    let Some(values) = params.list(name) else {
-        return Ok(None);
-    };
-    let [value] = values.as_slice() else {
-        return Err(ApiError::invalid_parameter(
-            name,
-            format!("'{name}' has {} values; give one date-time", values.len()),
-        ));
-    };
-    let parsed = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| {
-            ApiError::invalid_parameter(
-                name,
-                format!(
-                    "'{name}' is '{value}', not an RFC 3339 date-time like 2026-12-03T06:00:00Z"
-                ),
-            )
-        })?;
-    Ok(Some(
-        i64::try_from(parsed.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
-    ))
+/// A date filter's values (RFC 3339 date-times) as Unix milliseconds.
+fn date_filter(params: &Params, name: &str) -> Result<Vec<i64>, ApiError> {
+    let values = params.list(name).unwrap_or_default();
+    values
+        .iter()
+        .map(|value| {
+            let parsed =
+                time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| {
+                        ApiError::invalid_parameter(
+                            name,
+                            format!(
+                                "'{name}' has '{value}', not an RFC 3339 date-time like 2026-12-03T06:00:00Z"
+                            ),
+                        )
+                    })?;
+            Ok(i64::try_from(parsed.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
+        })
+        .collect()
 }
 
 fn delivery_filter(params: &Params) -> Result<DeliveryFilter, ApiError> {
+    // Several bounds of a kind hold together: the latest lower one and the earliest upper one.
     Ok(DeliveryFilter {
         states: params.list("filter[deliveryState]").unwrap_or_default(),
-        created_from_ms: date_filter(params, CREATED_FROM)?,
-        created_before_ms: date_filter(params, CREATED_BEFORE)?,
+        created_from_ms: date_filter(params, CREATED_FROM)?.into_iter().max(),
+        created_before_ms: date_filter(params, CREATED_BEFORE)?.into_iter().min(),
     })
 }
 
