@@ -29,6 +29,9 @@ def before_load_schema(ctx, raw_schema):
                     if items.get("type") == "string" and "enum" not in items:
                         # Nor can an item hold a comma: it would read as two.
                         items.setdefault("pattern", "^[^,]+$")
+                    if parameter.get("name", "").startswith("filter[createdDate"):
+                        # Apple's deliveries filters compare dates: their items are date-times.
+                        items["format"] = "date-time"
 
 
 # The query parameters Apple's document declares as arrays; the others are integers or booleans.

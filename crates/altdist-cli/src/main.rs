@@ -52,6 +52,8 @@ enum Command {
     Packages(cmd::packages::Opts),
     /// Check a running web-distribution website as Apple and the device would.
     Site(cmd::site::Opts),
+    /// Receive an app's webhook events locally: `altdist webhooks listen`.
+    Webhooks(cmd::webhooks::Opts),
     /// Record API credentials as a named profile (paths and ids only, never the key).
     Login(cmd::login::Opts),
     /// Run the App Store Connect-compatible server.
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Setup(opts) => block_on_client(cmd::setup::run(opts)),
         Command::Site(opts) => block_on_client(cmd::site::run(opts)),
         Command::Packages(opts) => block_on(cmd::packages::run(opts)),
+        Command::Webhooks(opts) => block_on_client(cmd::webhooks::run(opts)),
         Command::Login(opts) => cmd::login::run(opts),
         Command::Serve(opts) => block_on(cmd::serve::run(opts)),
         Command::Admin(opts) => block_on(cmd::admin::run(opts)),

@@ -7,6 +7,7 @@ use crate::config::{self, DEFAULT_DATA_DIR};
 use crate::db::Db;
 use crate::package_store::{self, PackageStore};
 use crate::sandbox::Sandbox;
+use crate::webhooks::TargetPolicy;
 
 /// The state behind the router; cheap to clone.
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct AppState {
     pub allow_private_targets: bool,
     /// Package files and their download URLs.
     pub packages: Arc<PackageStore>,
+    /// Where webhook deliveries may go (`crate::webhooks::targets`).
+    pub webhook_targets: TargetPolicy,
 }
 
 impl std::fmt::Debug for AppState {
@@ -49,6 +52,10 @@ impl AppState {
                 config::package_dir(DEFAULT_DATA_DIR.as_ref()),
                 package_store::DEFAULT_URL_LIFETIME,
             )),
+            webhook_targets: TargetPolicy {
+                private: false,
+                loopback: is_loopback_url(public_url),
+            },
         }
     }
 
@@ -63,6 +70,15 @@ impl AppState {
     #[must_use]
     pub fn with_private_targets(mut self, allow: bool) -> Self {
         self.allow_private_targets = allow;
+        self.webhook_targets.private = allow;
+        self
+    }
+
+    /// The same state, its webhooks allowed to reach loopback only if `listening_on_loopback`
+    /// (and its public URL is loopback, as [`Self::new`] checked): see `crate::webhooks::targets`.
+    #[must_use]
+    pub fn listening_on(mut self, listening_on_loopback: bool) -> Self {
+        self.webhook_targets.loopback &= listening_on_loopback;
         self
     }
 
@@ -70,4 +86,14 @@ impl AppState {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
+}
+
+/// Whether `url`'s host is this machine over loopback (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|url| match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(v4)) => v4.is_loopback(),
+        Some(url::Host::Ipv6(v6)) => v6.is_loopback(),
+        None => false,
+    })
 }

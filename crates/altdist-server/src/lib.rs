@@ -19,6 +19,7 @@ pub mod router;
 pub mod routes;
 pub mod sandbox;
 pub mod server;
+pub mod webhooks;
 
 pub use app::AppState;
 pub use config::Config;

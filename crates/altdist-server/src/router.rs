@@ -25,7 +25,7 @@ use crate::package_store::DOWNLOADS_PREFIX;
 use crate::rate_limit::{self, RateDecision};
 use crate::routes::{
     alt_dist_domains, alt_dist_keys, app_store_versions, apps, downloads, health, openapi,
-    packages, sandbox,
+    packages, sandbox, webhooks,
 };
 
 /// The whole API: what `altdist serve` and the tests run.
@@ -119,6 +119,31 @@ pub fn build_router(state: AppState) -> Router {
             "/v1/alternativeDistributionPackageDeltas/{id}",
             get(packages::find_delta),
         )
+        .route("/v1/webhooks", post(webhooks::create_webhook))
+        .route(
+            "/v1/webhooks/{id}",
+            get(webhooks::find_webhook)
+                .patch(webhooks::update_webhook)
+                .delete(webhooks::delete_webhook),
+        )
+        .route("/v1/apps/{id}/webhooks", get(webhooks::list_app_webhooks))
+        .route(
+            "/v1/apps/{id}/relationships/webhooks",
+            get(webhooks::list_app_webhook_linkages),
+        )
+        .route(
+            "/v1/webhooks/{id}/deliveries",
+            get(webhooks::list_webhook_deliveries),
+        )
+        .route(
+            "/v1/webhooks/{id}/relationships/deliveries",
+            get(webhooks::list_webhook_delivery_linkages),
+        )
+        .route(
+            "/v1/webhookDeliveries",
+            post(webhooks::create_webhook_delivery),
+        )
+        .route("/v1/webhookPings", post(webhooks::create_webhook_ping))
         .route(INSTALL_VERIFY_PATH, post(sandbox::verify_install_token))
         .route(SITE_CHECK_PATH, post(sandbox::check_site))
         .route(

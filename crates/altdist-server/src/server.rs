@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::db::{Db, ServeLock};
 use crate::package_store::PackageStore;
 use crate::router::SHUTDOWN_GRACE;
+use crate::webhooks::{Outbox, OutboxSettings};
 
 /// A server to start, from its [`Config`].
 #[derive(Debug, Clone)]
@@ -61,7 +62,8 @@ impl Server {
             .with_package_store(PackageStore::new(
                 config.package_dir(),
                 config.download_url_lifetime,
-            ));
+            ))
+            .listening_on(address.ip().is_loopback());
         Ok(Running {
             listener,
             address,
@@ -114,6 +116,13 @@ impl Running {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let watch = self.state.auth.spawn_revocation_watch(REVOCATION_POLL);
+        let outbox = Outbox::start(
+            self.db.clone(),
+            self.state.webhook_targets,
+            OutboxSettings::default(),
+        )
+        .await
+        .context("cannot start delivering webhooks")?;
         let router = crate::build_router(self.state);
         tracing::info!(address = %self.address, public_url = %self.public_url, "ready");
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -134,6 +143,8 @@ impl Running {
             () = grace => tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway"),
         }
         watch.abort();
+        // What is in flight gets its answer recorded; the rest is claimed again on the next start.
+        outbox.stop(OutboxSettings::default().request_timeout).await;
         self.db.close().await;
         Ok(())
     }

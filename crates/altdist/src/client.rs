@@ -26,7 +26,8 @@ use crate::resource::{
     AltDistDomain, AltDistDomainCreateRequest, AltDistDomainId, AltDistKey,
     AltDistKeyCreateRequest, AltDistKeyId, AltDistKeyType, AltDistPackage, AltDistPackageDelta,
     AltDistPackageVariant, AltDistPackageVersion, App, AppId, AppStoreVersion, CollectionDocument,
-    Document, ErrorResponse, LinkageDocument,
+    Document, ErrorResponse, LinkageDocument, Webhook, WebhookCreateRequest, WebhookPing,
+    WebhookPingCreateRequest,
 };
 
 /// App Store Connect's API.
@@ -403,6 +404,37 @@ impl Client {
     pub async fn delete_domain(&self, id: &AltDistDomainId) -> Result<(), Error> {
         self.delete(self.url(&["v1", "alternativeDistributionDomains", id.as_str()], &[]))
             .await
+    }
+
+    // ---- webhooks
+
+    /// `POST /v1/webhooks`.
+    pub async fn create_webhook(
+        &self,
+        request: &WebhookCreateRequest,
+    ) -> Result<Fetched<Document<Webhook>>, Error> {
+        self.send(
+            Method::POST,
+            self.url(&["v1", "webhooks"], &[]),
+            Some(request),
+        )
+        .await
+    }
+
+    /// `DELETE /v1/webhooks/{id}`.
+    pub async fn delete_webhook(&self, id: &str) -> Result<(), Error> {
+        self.delete(self.url(&["v1", "webhooks", id], &[])).await
+    }
+
+    /// `POST /v1/webhookPings`: sends the webhook `id` a test event.
+    pub async fn ping_webhook(&self, id: &str) -> Result<Fetched<Document<WebhookPing>>, Error> {
+        let body = WebhookPingCreateRequest::new(id);
+        self.send(
+            Method::POST,
+            self.url(&["v1", "webhookPings"], &[]),
+            Some(&body),
+        )
+        .await
     }
 
     // ---- App Store versions and alternative distribution packages

@@ -17,6 +17,7 @@ pub mod sandbox;
 pub mod site_check;
 #[cfg(any(test, feature = "test-keys"))]
 pub mod test_keys;
+pub mod webhook;
 
 pub use error::{Error, ErrorKind};
 pub use jwt::{

@@ -323,7 +323,7 @@ impl reqwest::dns::Resolve for PublicOnly {
 
 /// Whether `ip` is a public unicast address: not loopback, private, link-local, shared
 /// (100.64/10), unique-local, multicast, documentation or unspecified.
-fn is_public(ip: IpAddr) -> bool {
+pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();

@@ -14,3 +14,4 @@ pub mod serve;
 pub mod setup;
 pub mod site;
 pub mod token;
+pub mod webhooks;

@@ -55,6 +55,7 @@ pub mod rate_limits;
 pub mod sqlite;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_db;
+pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -285,9 +285,12 @@ pub struct NewPackage<'a> {
     pub manifest_sha256: &'a str,
     /// The version's variants and deltas.
     pub files: &'a [NewPackageFile],
+    /// The webhook events the package's creation causes, stored in the same transaction.
+    pub events: &'a [super::webhooks::NewEvent],
 }
 
-/// Stores a package, its first version and that version's files, in one transaction. A unique
+/// Stores a package, its first version, that version's files and the webhook events they cause,
+/// in one transaction (the outbox: an event exists exactly when its change does). A unique
 /// violation means the App Store version has a package already.
 pub async fn insert_package(db: &Db, package: &NewPackage<'_>) -> Result<()> {
     let now = super::now();
@@ -325,6 +328,9 @@ pub async fn insert_package(db: &Db, package: &NewPackage<'_>) -> Result<()> {
                 .bind(&file.key_blob)
                 .execute(&mut *transaction)
                 .await?;
+            }
+            for event in package.events {
+                super::webhooks::enqueue_in(&mut *transaction, event).await?;
             }
             transaction.commit().await
         }

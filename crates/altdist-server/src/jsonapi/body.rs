@@ -21,25 +21,72 @@ pub fn create_document<T: DeserializeOwned>(
     body: Value,
     resource_type: &str,
 ) -> Result<T, ApiError> {
-    check_envelope(&body, resource_type, true)?;
+    check_envelope(&body, resource_type, Attributes::Required)?;
+    check_no_id(&body)?;
     serde_path_to_error::deserialize(body).map_err(|err| member_error(&err))
 }
 
-/// Reads `body` as a create document for resources of `resource_type` that have no attributes,
-/// only relationships (an alternative distribution package names its App Store version).
-pub fn relationships_document<T: DeserializeOwned>(
+/// Reads `body` as a create document that names only relationships (`webhookPings`,
+/// `webhookDeliveries`): `attributes` may be left out.
+pub fn relationship_document<T: DeserializeOwned>(
     body: Value,
     resource_type: &str,
 ) -> Result<T, ApiError> {
-    check_envelope(&body, resource_type, false)?;
+    check_envelope(&body, resource_type, Attributes::Optional)?;
+    check_no_id(&body)?;
     serde_path_to_error::deserialize(body).map_err(|err| member_error(&err))
 }
 
-/// The 422s, and the `type` and `id` of `data`, which every create document shares.
+/// Reads `body` as an update document (`PATCH`) of the resource `id`: `data.id` must be `id`,
+/// and `attributes` may be left out.
+pub fn update_document<T: DeserializeOwned>(
+    body: Value,
+    resource_type: &str,
+    id: &str,
+) -> Result<T, ApiError> {
+    check_envelope(&body, resource_type, Attributes::Optional)?;
+    match body.pointer("/data/id") {
+        Some(Value::String(found)) if found == id => {}
+        None | Some(Value::Null) => {
+            return Err(ApiError::Conflict {
+                code: "ENTITY_ERROR.ATTRIBUTE.REQUIRED",
+                detail: format!("'id' is missing; it must be \"{id}\", the id in the path"),
+                pointer: Some("/data/id".to_owned()),
+            });
+        }
+        Some(found) => {
+            return Err(ApiError::invalid_attribute(
+                "/data/id",
+                format!("'id' is {found}; it must be \"{id}\", the id in the path"),
+            ));
+        }
+    }
+    serde_path_to_error::deserialize(body).map_err(|err| member_error(&err))
+}
+
+/// Whether a document's `data.attributes` must be there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attributes {
+    Required,
+    Optional,
+}
+
+/// A create document's `data.id`: absent or `null`, since the server chooses ids.
+fn check_no_id(body: &Value) -> Result<(), ApiError> {
+    match body.pointer("/data/id") {
+        None | Some(Value::Null) => Ok(()),
+        Some(found) => Err(ApiError::invalid_attribute(
+            "/data/id",
+            format!("'id' is {found}; the server chooses ids, send null or leave it out"),
+        )),
+    }
+}
+
+/// The 422s, and the `type` of `data`, which every document shares.
 fn check_envelope(
     body: &Value,
     resource_type: &str,
-    needs_attributes: bool,
+    attributes: Attributes,
 ) -> Result<(), ApiError> {
     let unprocessable = |detail: String, pointer: &str| ApiError::Unprocessable {
         detail,
@@ -62,7 +109,7 @@ fn check_envelope(
     })?;
     match data.get("attributes") {
         Some(Value::Object(_)) => {}
-        None if !needs_attributes => {}
+        None if attributes == Attributes::Optional => {}
         None => {
             return Err(unprocessable(
                 "'data' has no 'attributes' member".to_owned(),
@@ -92,13 +139,7 @@ fn check_envelope(
             });
         }
     }
-    match data.get("id") {
-        None | Some(Value::Null) => Ok(()),
-        Some(found) => Err(ApiError::invalid_attribute(
-            "/data/id",
-            format!("'id' is {found}; the server chooses ids, send null or leave it out"),
-        )),
-    }
+    Ok(())
 }
 
 /// The 409 for a member the request type refused: the pointer is where serde stopped.

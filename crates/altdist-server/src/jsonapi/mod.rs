@@ -6,7 +6,7 @@ pub mod body;
 pub mod paging;
 pub mod query;
 
-pub use body::{create_document, relationships_document};
+pub use body::{create_document, relationship_document, update_document};
 pub use paging::{paging, paging_after};
 pub use query::{Param, ParamKind, Params};
 

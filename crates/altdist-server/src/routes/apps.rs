@@ -55,7 +55,8 @@ fn path(id: &str) -> String {
     format!("/v1/apps/{id}")
 }
 
-fn resource(state: &AppState, row: AppRow, fields: Option<&[String]>) -> App {
+/// A stored app as a resource, with the attributes and relationships `fields` asks for.
+pub fn resource(state: &AppState, row: AppRow, fields: Option<&[String]>) -> App {
     let wants = |field| jsonapi::wants(fields, field);
     let attributes = AppAttributes {
         name: wants("name").then_some(row.name),

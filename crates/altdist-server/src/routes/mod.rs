@@ -9,6 +9,7 @@ pub mod health;
 pub mod openapi;
 pub mod packages;
 pub mod sandbox;
+pub mod webhooks;
 
 use axum::Json;
 use axum::http::Method;
@@ -120,6 +121,27 @@ pub fn declared_parameters() -> Vec<(Method, &'static str, &'static [crate::json
             Method::GET,
             "/v1/alternativeDistributionPackageDeltas/{id}",
             packages::DELTA_PARAMS,
+        ),
+        (Method::GET, "/v1/webhooks/{id}", webhooks::FIND_PARAMS),
+        (
+            Method::GET,
+            "/v1/apps/{id}/webhooks",
+            webhooks::APP_WEBHOOKS_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/apps/{id}/relationships/webhooks",
+            webhooks::LINKAGE_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/webhooks/{id}/deliveries",
+            webhooks::DELIVERIES_PARAMS,
+        ),
+        (
+            Method::GET,
+            "/v1/webhooks/{id}/relationships/deliveries",
+            webhooks::LINKAGE_PARAMS,
         ),
     ]
 }

@@ -433,7 +433,7 @@ fn new_key_blob() -> String {
 /// What a `POST /v1/alternativeDistributionPackages` body asks for: the App Store version's id.
 pub fn read_create_request(body: serde_json::Value) -> Result<String, ApiError> {
     let request: AltDistPackageCreateRequest =
-        jsonapi::relationships_document(body, AltDistPackageType::NAME)?;
+        jsonapi::relationship_document(body, AltDistPackageType::NAME)?;
     Ok(request.data.relationships.app_store_version.data.id)
 }
 
@@ -537,6 +537,12 @@ pub async fn create_package(
         .put_bytes(&manifest_bytes)
         .await
         .map_err(|err| ApiError::Internal(anyhow::anyhow!("cannot store a manifest: {err}")))?;
+    let events = [crate::webhooks::events::package_version_created(
+        &state.public_url,
+        &caller.account,
+        &AppId(app.id.clone()),
+        &package_version_id,
+    )];
     let new = NewPackage {
         id: &package_id,
         account: &caller.account,
@@ -546,6 +552,7 @@ pub async fn create_package(
         version: &version.version_string,
         manifest_sha256: &manifest_sha256,
         files: &files,
+        events: &events,
     };
     match db::packages::insert_package(&state.db, &new).await {
         Ok(()) => {}

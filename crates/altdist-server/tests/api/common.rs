@@ -80,6 +80,7 @@ pub struct TestServer {
     client: reqwest::Client,
     _dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
+    outbox: Option<altdist_server::webhooks::Outbox>,
     // Last: dropped after the pool above, though it forces its connections closed anyway.
     _database: Option<TestDatabase>,
 }
@@ -198,8 +199,26 @@ impl TestServer {
             client,
             _dir: dir,
             server,
+            outbox: None,
             _database: database,
         }
+    }
+
+    /// Starts delivering webhooks, as `altdist serve` does, with `settings`.
+    pub async fn start_outbox(&mut self, settings: altdist_server::webhooks::OutboxSettings) {
+        let outbox = altdist_server::webhooks::Outbox::start(
+            self.db.clone(),
+            self.state.webhook_targets,
+            settings,
+        )
+        .await
+        .unwrap();
+        self.outbox = Some(outbox);
+    }
+
+    pub async fn patch(&self, who: &Identity, path: &str, body: &Value) -> TestResponse {
+        self.send(self.as_(who, Method::PATCH, path).json(body))
+            .await
     }
 
     pub async fn account(&self) -> IssuerId {

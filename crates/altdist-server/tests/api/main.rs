@@ -13,3 +13,4 @@ mod packages;
 mod rate_limit;
 mod sandbox;
 mod schema;
+mod webhooks;

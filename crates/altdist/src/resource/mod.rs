@@ -11,6 +11,7 @@ mod app;
 mod document;
 mod ids;
 mod package;
+mod webhook;
 
 pub use alt_dist_domain::{
     AltDistDomain, AltDistDomainAttributes, AltDistDomainCreateAttributes, AltDistDomainCreateData,
@@ -37,6 +38,18 @@ pub use package::{
     AltDistPackageVersionRelationships, AltDistPackageVersionType, AppStoreVersion,
     AppStoreVersionAttributes, AppStoreVersionLinkage, AppStoreVersionRelationships,
     AppStoreVersionType, Checksum, Checksums, PackageIncluded, Relationship,
+};
+pub use webhook::{
+    DeliveryRequest, DeliveryResponse, DeliveryState, IncludedCollection, IncludedDocument,
+    LinksOnly, OptionalLinkage, RequiredLinkage, Webhook, WebhookAttributes,
+    WebhookCreateAttributes, WebhookCreateData, WebhookCreateRelationships, WebhookCreateRequest,
+    WebhookDeliveriesResponse, WebhookDelivery, WebhookDeliveryAttributes,
+    WebhookDeliveryCreateData, WebhookDeliveryCreateRelationships, WebhookDeliveryCreateRequest,
+    WebhookDeliveryRelationships, WebhookDeliveryResponse, WebhookDeliveryType, WebhookEvent,
+    WebhookEventAttributes, WebhookEventResourceType, WebhookEventType, WebhookPing,
+    WebhookPingCreateData, WebhookPingCreateRelationships, WebhookPingCreateRequest,
+    WebhookPingType, WebhookRelationships, WebhookResponse, WebhookType, WebhookUpdateAttributes,
+    WebhookUpdateData, WebhookUpdateRequest, WebhooksResponse,
 };
 
 /// Declares a one-value enum that serializes as a JSON:API `type` string.

@@ -1,0 +1,329 @@
+//! Webhooks with the real binaries: deliveries in flight when `altdist serve` is killed with
+//! SIGKILL all arrive after a restart, signed; `altdist webhooks listen` registers a webhook,
+//! prints the verified events, forwards them, and deletes the webhook on SIGTERM.
+//!
+//! The receivers are plain HTTP/1.1 over `std::net` threads.
+
+mod util;
+
+use std::collections::HashSet;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use altdist::credentials::CredentialsFile;
+use altdist::{ApiTokenClaims, PrivateKey, TokenSigner};
+use serde_json::{Value, json};
+use util::{Dir, TestServer};
+
+const SECRET: &str = "a test secret, not a real one";
+
+/// A request as received: its `x-apple-signature` and its body.
+type Request = (String, Vec<u8>);
+
+/// A receiver: each request's `x-apple-signature` and body, recorded when it arrives; while
+/// `hang` is set it holds its answer back, so that deliveries are in flight.
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<Request>>>,
+    hang: Arc<AtomicBool>,
+}
+
+impl Receiver {
+    fn start(&self) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let receiver = self.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let receiver = receiver.clone();
+                std::thread::spawn(move || receiver.serve(stream));
+            }
+        });
+        format!("http://{address}/hook")
+    }
+
+    fn serve(&self, stream: TcpStream) {
+        let mut reader = BufReader::new(stream);
+        loop {
+            let mut length = 0;
+            let mut signature = String::new();
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let header = line.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = header.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    if name.eq_ignore_ascii_case("x-apple-signature") {
+                        signature = value.trim().to_owned();
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            self.received.lock().unwrap().push((signature, body));
+            while self.hang.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+            if reader.get_mut().write_all(answer).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn bodies(&self) -> Vec<Request> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// One request on a fresh connection; `None` when the server is gone.
+fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .ok()?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.get(9..12)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())?;
+    Some((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
+}
+
+fn token(data_dir: &Path) -> String {
+    let credentials = CredentialsFile::load(data_dir.join("credentials.json")).unwrap();
+    let key = PrivateKey::load(&credentials.private_key_path).unwrap();
+    let signer = TokenSigner::new(key, Some(&credentials.key_id));
+    let claims = ApiTokenClaims::team(
+        credentials.issuer_id.as_deref().unwrap(),
+        altdist::jwt::unix_now(),
+        Duration::from_secs(900),
+    )
+    .unwrap();
+    signer.sign(&claims).unwrap()
+}
+
+fn event_id(body: &[u8]) -> String {
+    let payload: Value = serde_json::from_slice(body).unwrap();
+    payload["data"]["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn deliveries_in_flight_at_sigkill_all_arrive_after_a_restart() {
+    let dir = Dir::new();
+    let server = TestServer::start(&dir, &[]);
+    let app = server.create_app(&dir, "Crash App", "com.example.crash");
+    let token = token(&server.data_dir);
+    let receiver = Receiver::default();
+    receiver.hang.store(true, Ordering::SeqCst);
+    let url = receiver.start();
+    let (status, created) = request(
+        server.address(),
+        "POST",
+        "/v1/webhooks",
+        &token,
+        Some(&json!({"data": {"type": "webhooks",
+            "attributes": {"enabled": true, "eventTypes": ["ALTERNATIVE_DISTRIBUTION_PACKAGE_VERSION_CREATED"], "name": "crash", "secret": SECRET, "url": url},
+            "relationships": {"app": {"data": {"type": "apps", "id": app}}}}})),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{created}");
+    let webhook = created["data"]["id"].as_str().unwrap().to_owned();
+    let ping = json!({"data": {"type": "webhookPings", "relationships": {"webhook": {"data": {"type": "webhooks", "id": webhook}}}}});
+    let mut pings = HashSet::new();
+    for _ in 0..10 {
+        let (status, answer) = request(
+            server.address(),
+            "POST",
+            "/v1/webhookPings",
+            &token,
+            Some(&ping),
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{answer}");
+        pings.insert(answer["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let started = Instant::now();
+    while receiver.bodies().len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no delivery started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut server = server;
+    server.child.kill().unwrap(); // SIGKILL, with deliveries waiting for their answers
+    server.child.wait().unwrap();
+    receiver.hang.store(false, Ordering::SeqCst);
+
+    let again = TestServer::spawn(&server.data_dir, &[]);
+    let started = Instant::now();
+    loop {
+        let arrived: HashSet<String> = receiver
+            .bodies()
+            .iter()
+            .map(|(signature, body)| {
+                assert!(
+                    altdist::webhook::verify(SECRET.as_bytes(), body, signature),
+                    "a delivery with a bad signature"
+                );
+                event_id(body)
+            })
+            .collect();
+        if pings.is_subset(&arrived) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{} of {} events arrived after the restart",
+            pings.intersection(&arrived).count(),
+            pings.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The deliveries API says so too, once the last answers are recorded.
+    let started = Instant::now();
+    loop {
+        let (status, listed) = request(
+            again.address(),
+            "GET",
+            &format!("/v1/webhooks/{webhook}/deliveries?filter%5BdeliveryState%5D=SUCCEEDED&limit=200&include=event"),
+            &token,
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{listed}");
+        let delivered: HashSet<String> = listed["included"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|event| event["id"].as_str().unwrap().to_owned())
+            .collect();
+        if pings.is_subset(&delivered) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{listed}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(server);
+}
+
+#[cfg(unix)]
+#[test]
+fn webhooks_listen_prints_verified_events_forwards_them_and_cleans_up() {
+    let dir = Dir::new();
+    let server = TestServer::start(&dir, &[]);
+    let app = server.create_app(&dir, "Listen App", "com.example.listen");
+    let forwarded = Receiver::default();
+    let forward_to = forwarded.start();
+    let credentials = server.credentials();
+    let mut listen = Command::new(env!("CARGO_BIN_EXE_altdist"))
+        .args([
+            "webhooks",
+            "listen",
+            "--app",
+            &app,
+            "--ping",
+            "--json",
+            "--credentials",
+            &credentials,
+        ])
+        .args(["--forward-to", &forward_to])
+        .env_remove("ALTDIST_BASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = listen.stdout.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let line = lines
+        .recv_timeout(Duration::from_secs(60))
+        .expect("no event printed");
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["data"]["type"], "webhookPingCreated", "{line}");
+
+    // Forwarded: the same body, with the signature.
+    let started = Instant::now();
+    while forwarded.bodies().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nothing forwarded"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (signature, body) = forwarded.bodies().remove(0);
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), event);
+    assert!(signature.starts_with("hmacsha256="), "{signature}");
+
+    let token = token(&server.data_dir);
+    let listed = |server: &TestServer| {
+        request(
+            server.address(),
+            "GET",
+            &format!("/v1/apps/{app}/webhooks"),
+            &token,
+            None,
+        )
+        .unwrap()
+        .1["meta"]["paging"]["total"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(listed(&server), 1);
+    let killed = Command::new("kill")
+        .args(["-TERM", &listen.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = listen.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "listen ignored SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    assert_eq!(listed(&server), 0, "the webhook was deleted");
+}
