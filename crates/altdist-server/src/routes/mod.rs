@@ -7,7 +7,7 @@ pub mod health;
 pub mod openapi;
 pub mod sandbox;
 
-use axum::Json;
+use crate::jsonapi::Json;
 use axum::http::Method;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
