@@ -210,7 +210,7 @@ impl Visit for Fields<'_> {
             return;
         }
         self.name(field);
-        let _ = write!(self.line, "{value:?}");
+        push_quoted(self.line, value);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
@@ -245,14 +245,46 @@ fn write_timestamp(line: &mut String, now: SystemTime) {
     let seconds = since_epoch.as_secs();
     let (days, of_day) = (seconds / 86_400, seconds % 86_400);
     let (year, month, day) = civil_from_days(i64::try_from(days).unwrap_or(0));
-    let _ = write!(
-        line,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60,
-        since_epoch.subsec_micros()
-    );
+    // Digit by digit: `write!` with padding cost more than the rest of an access line.
+    push_digits(line, u64::try_from(year).unwrap_or(0), 4);
+    line.push('-');
+    push_digits(line, month.into(), 2);
+    line.push('-');
+    push_digits(line, day.into(), 2);
+    line.push('T');
+    push_digits(line, of_day / 3600, 2);
+    line.push(':');
+    push_digits(line, of_day / 60 % 60, 2);
+    line.push(':');
+    push_digits(line, of_day % 60, 2);
+    line.push('.');
+    push_digits(line, since_epoch.subsec_micros().into(), 6);
+    line.push('Z');
+}
+
+/// The last `width` decimal digits of `value`, zero-padded.
+fn push_digits(line: &mut String, mut value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    for digit in digits[..width].iter_mut().rev() {
+        *digit = b'0' + u8::try_from(value % 10).unwrap_or(0);
+        value /= 10;
+    }
+    line.extend(digits[..width].iter().map(|&digit| char::from(digit)));
+}
+
+/// `value` quoted as `{:?}` would, with a shortcut for the usual case, printable ASCII with
+/// nothing to escape (ids, paths), which `{:?}` checks character by character.
+fn push_quoted(line: &mut String, value: &str) {
+    if value
+        .bytes()
+        .all(|byte| (b' '..=b'~').contains(&byte) && byte != b'"' && byte != b'\\')
+    {
+        line.push('"');
+        line.push_str(value);
+        line.push('"');
+    } else {
+        let _ = write!(line, "{value:?}");
+    }
 }
 
 /// The proleptic Gregorian date of a day counted from 1970-01-01 (Howard Hinnant's
@@ -290,6 +322,15 @@ mod tests {
         assert_eq!(at(951_782_400, 7), "2000-02-29T00:00:00.000007Z");
         assert_eq!(at(1_796_281_331, 532_954), "2026-12-03T07:02:11.532954Z");
         assert_eq!(at(4_102_444_799, 999_999), "2099-12-31T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn strings_are_quoted_as_debug_would() {
+        for value in ["/v1/apps", "", "a\"b", "back\\slash", "new\nline", "é", "\u{7f}"] {
+            let mut line = String::new();
+            push_quoted(&mut line, value);
+            assert_eq!(line, format!("{value:?}"));
+        }
     }
 
     #[test]
