@@ -15,6 +15,7 @@ pub mod extract;
 pub mod jsonapi;
 pub mod package_store;
 pub mod rate_limit;
+pub mod request_id;
 pub mod router;
 pub mod routes;
 pub mod sandbox;

@@ -1,11 +1,11 @@
 //! `/v1/alternativeDistributionDomains`: see Apple's
 //! [Add an alternative distribution domain](https://developer.apple.com/documentation/appstoreconnectapi/post-v1-alternativedistributiondomains).
 
+use crate::jsonapi::Json;
 use altdist::resource::{
     AltDistDomain, AltDistDomainAttributes, AltDistDomainCreateRequest, AltDistDomainId,
     AltDistDomainType, CollectionDocument, Document, DocumentLinks, ResourceLinks,
 };
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;

@@ -1,12 +1,12 @@
 //! `/v1/alternativeDistributionKeys`: see Apple's
 //! [Alternative distribution keys](https://developer.apple.com/documentation/appstoreconnectapi/alternative-distribution-keys).
 
+use crate::jsonapi::Json;
 use altdist::PublicKey;
 use altdist::resource::{
     AltDistKey, AltDistKeyAttributes, AltDistKeyCreateRequest, AltDistKeyId, AltDistKeyType, AppId,
     CollectionDocument, Document, DocumentLinks, ResourceLinks,
 };
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;

@@ -4,10 +4,10 @@
 //! caller's account and answers 200 with every check, valid or not. Only a request that is not a
 //! verification request at all is an error, with the same envelope as the rest of the API.
 
+use crate::jsonapi::Json;
 use altdist::resource::IssuerId;
 use altdist::sandbox::{SandboxVerification, VerifyTokenRequest};
 use altdist::site_check::{SiteAccount, SiteCheckOptions, SiteReport};
-use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
 use serde_json::Value;
