@@ -326,7 +326,15 @@ mod tests {
 
     #[test]
     fn strings_are_quoted_as_debug_would() {
-        for value in ["/v1/apps", "", "a\"b", "back\\slash", "new\nline", "é", "\u{7f}"] {
+        for value in [
+            "/v1/apps",
+            "",
+            "a\"b",
+            "back\\slash",
+            "new\nline",
+            "é",
+            "\u{7f}",
+        ] {
             let mut line = String::new();
             push_quoted(&mut line, value);
             assert_eq!(line, format!("{value:?}"));

@@ -1,5 +1,6 @@
-//! Downloads an app version's alternative distribution package into a directory ready to host:
-//! the glue of Apple's
+//! An app version's alternative distribution package, downloaded into a directory ready to host.
+//!
+//! This is the glue of Apple's
 //! [Ingesting an alternative distribution package](https://developer.apple.com/documentation/marketplacekit/ingesting-an-alternative-distribution-package),
 //! against App Store Connect or `altdist serve` alike.
 //!
@@ -195,15 +196,7 @@ pub async fn fetch(
             package.id
         ))
     })?;
-    let attributes = package_version.attributes.clone().unwrap_or_else(|| {
-        crate::resource::AltDistPackageVersionAttributes {
-            url: None,
-            url_expiration_date: None,
-            version: None,
-            file_checksum: None,
-            state: None,
-        }
-    });
+    let attributes = package_version.attributes.clone().unwrap_or_default();
     let url = attributes
         .url
         .ok_or_else(|| error("the package version has no url".to_owned()))?;
@@ -523,15 +516,7 @@ async fn refresh(client: &Client, item: &mut Planned) -> Result<(), Error> {
     let (url, expires) = match item.kind {
         Kind::Manifest => {
             let version = client.get_package_version(&item.id).await?.value.data;
-            let attributes = version.attributes.unwrap_or_else(|| {
-                crate::resource::AltDistPackageVersionAttributes {
-                    url: None,
-                    url_expiration_date: None,
-                    version: None,
-                    file_checksum: None,
-                    state: None,
-                }
-            });
+            let attributes = version.attributes.unwrap_or_default();
             (attributes.url, attributes.url_expiration_date)
         }
         Kind::Variant => {

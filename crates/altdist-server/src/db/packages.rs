@@ -1,6 +1,7 @@
-//! `app_store_versions` and the alternative distribution packages made of them:
-//! `alt_dist_packages`, `alt_dist_package_versions`, `alt_dist_package_files` (variants and
-//! deltas). The files themselves live in the package store, named by SHA-256.
+//! `app_store_versions` and the alternative distribution packages made of them.
+//!
+//! The tables: `alt_dist_packages`, `alt_dist_package_versions`, `alt_dist_package_files`
+//! (variants and deltas). The files themselves live in the package store, named by SHA-256.
 
 use altdist::resource::{AppId, IssuerId};
 use sqlx::Connection as _;
@@ -289,8 +290,9 @@ pub struct NewPackage<'a> {
     pub events: &'a [super::webhooks::NewEvent],
 }
 
-/// Stores a package, its first version, that version's files and the webhook events they cause,
-/// in one transaction (the outbox: an event exists exactly when its change does). A unique
+/// Stores a package, its first version, that version's files and the events they cause.
+///
+/// All in one transaction (the outbox: an event exists exactly when its change does). A unique
 /// violation means the App Store version has a package already.
 pub async fn insert_package(db: &Db, package: &NewPackage<'_>) -> Result<()> {
     let now = super::now();

@@ -1,5 +1,6 @@
-//! `/v1/appStoreVersions` and `/v1/apps/{id}/appStoreVersions`, reduced to what a package flow
-//! reads: see Apple's [App Store versions](https://developer.apple.com/documentation/appstoreconnectapi/app-store-versions).
+//! `/v1/appStoreVersions` and `/v1/apps/{id}/appStoreVersions`, reduced to what a package flow reads.
+//!
+//! See Apple's [App Store versions](https://developer.apple.com/documentation/appstoreconnectapi/app-store-versions).
 //! Versions are created with `altdist admin app version create`; App Store Connect makes them
 //! from uploaded builds, which altdist does not take.
 

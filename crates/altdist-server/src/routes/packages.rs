@@ -1,5 +1,6 @@
-//! `/v1/alternativeDistributionPackages` and their versions, variants and deltas: see Apple's
-//! [Alternative distribution packages](https://developer.apple.com/documentation/appstoreconnectapi/alternative-distribution-packages)
+//! `/v1/alternativeDistributionPackages` and their versions, variants and deltas.
+//!
+//! See Apple's [Alternative distribution packages](https://developer.apple.com/documentation/appstoreconnectapi/alternative-distribution-packages)
 //! and [Ingesting an alternative distribution package](https://developer.apple.com/documentation/marketplacekit/ingesting-an-alternative-distribution-package).
 //!
 //! Every `url` is a signed download URL of this server ([`crate::package_store`]); a version's
@@ -128,8 +129,9 @@ pub const VARIANT_PARAMS: &[Param] = &[VARIANT_FIELDS];
 /// What `GET /v1/alternativeDistributionPackageDeltas/{id}` takes.
 pub const DELTA_PARAMS: &[Param] = &[DELTA_FIELDS];
 
-/// The app version states in which App Store Connect offers a version's package: it has passed
-/// review (for web distribution, Notarization). "When an app passes Notarization, App Store
+/// The app version states in which App Store Connect offers a version's package.
+///
+/// The version has passed review (for web distribution, Notarization). "When an app passes Notarization, App Store
 /// Connect makes it available" (Ingesting an alternative distribution package).
 pub const DISTRIBUTABLE_STATES: &[&str] = &[
     "ACCEPTED",

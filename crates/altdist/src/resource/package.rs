@@ -177,7 +177,7 @@ pub struct AltDistPackageVersion {
 }
 
 /// The attributes of a package version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AltDistPackageVersionAttributes {
     /// Where to download the version's file, until `url_expiration_date`.
@@ -260,7 +260,7 @@ pub enum PackageIncluded {
     /// A package.
     Package(AltDistPackage),
     /// A package version.
-    Version(AltDistPackageVersion),
+    Version(Box<AltDistPackageVersion>),
     /// A variant.
     Variant(AltDistPackageVariant),
     /// A delta.
