@@ -22,7 +22,8 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 
-# No sanitizer: altdist forbids unsafe code, and AddressSanitizer would halve the executions.
+# No sanitizer: AddressSanitizer looks for memory errors, which altdist's own code (unsafe
+# forbidden) cannot make, and slows every execution.
 # Debug assertions and overflow checks stay on (cargo fuzz's default), so arithmetic that
 # overflows is a crash here, not a wrong answer in a release build. 16 codegen units: the build
 # is most of a short run's time on two cores.
