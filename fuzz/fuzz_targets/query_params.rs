@@ -115,7 +115,12 @@ fn check_scope(uri: &Uri) {
         .finish();
     let entry = format!("GET {}?{rewritten}", uri.path());
     assert!(
-        scope_allows(&[entry.clone()], &Method::GET, uri.path(), uri.query()),
+        scope_allows(
+            std::slice::from_ref(&entry),
+            &Method::GET,
+            uri.path(),
+            uri.query()
+        ),
         "{entry} does not cover GET {uri}"
     );
     assert!(!scope_allows(

@@ -3,11 +3,14 @@
 
 use std::fmt::{self, Write as _};
 use std::io::{BufWriter, IsTerminal as _, Write as _};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -25,6 +28,10 @@ pub enum LogFormat {
 /// Log lines the queue holds before new ones are dropped (about 200 bytes each).
 const LOG_QUEUE_LINES: usize = 32_768;
 
+/// How long shutdown waits for the queued lines to be written (a stuck reader of stderr must not
+/// keep the process alive).
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
 /// How often dropped log lines are reported while serving.
 const DROPPED_REPORT_EVERY: Duration = Duration::from_secs(10);
 
@@ -38,6 +45,7 @@ const DROPPED_REPORT_EVERY: Duration = Duration::from_secs(10);
 pub struct Logging {
     guard: WorkerGuard,
     dropped: ErrorCounter,
+    tally: Tally,
     format: LogFormat,
     reporter: std::thread::JoinHandle<()>,
     stop_reporter: std::sync::mpsc::Sender<()>,
@@ -45,6 +53,7 @@ pub struct Logging {
 
 impl Logging {
     pub fn start(format: LogFormat) -> Self {
+        let tally = Tally::default();
         let stderr = std::io::stderr();
         let ansi = stderr.is_terminal();
         // Buffered: the writer thread drains the queue in batches and flushes when it is empty,
@@ -53,8 +62,15 @@ impl Logging {
             .buffered_lines_limit(LOG_QUEUE_LINES)
             .lossy(true)
             .thread_name("altdist-log")
-            .finish(BufWriter::with_capacity(64 * 1024, stderr));
+            .finish(Written {
+                inner: BufWriter::with_capacity(64 * 1024, stderr),
+                lines: Arc::clone(&tally.written),
+            });
         let dropped = writer.error_counter();
+        let writer = Queue {
+            inner: writer,
+            sent: Arc::clone(&tally.sent),
+        };
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
         let builder = tracing_subscriber::fmt()
@@ -76,6 +92,7 @@ impl Logging {
         Self {
             guard,
             dropped,
+            tally,
             format,
             reporter,
             stop_reporter,
@@ -86,6 +103,19 @@ impl Logging {
     pub fn finish(self) {
         let _ = self.stop_reporter.send(());
         let _ = self.reporter.join();
+        // The guard waits at most 100 ms to queue its stop and a second for the queue to be
+        // written out, then gives up silently: wait for every queued line here first.
+        let deadline = std::time::Instant::now() + DRAIN_LIMIT;
+        while self.tally.written.load(Ordering::Acquire)
+            < self
+                .tally
+                .sent
+                .load(Ordering::Acquire)
+                .saturating_sub(u64::try_from(self.dropped.dropped_lines()).unwrap_or(u64::MAX))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         drop(self.guard);
         let dropped = self.dropped.dropped_lines();
         if dropped == 0 {
@@ -102,6 +132,69 @@ impl Logging {
             ),
         };
         let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+}
+
+/// Lines handed to the queue (dropped ones included) and lines the writer thread wrote.
+#[derive(Default)]
+struct Tally {
+    sent: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
+}
+
+/// The queue's end where lines are logged: counts what it is given.
+struct Queue {
+    inner: NonBlocking,
+    sent: Arc<AtomicU64>,
+}
+
+impl<'a> MakeWriter<'a> for Queue {
+    type Writer = QueueLine;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        QueueLine {
+            inner: self.inner.clone(),
+            sent: Arc::clone(&self.sent),
+        }
+    }
+}
+
+/// One formatted line on its way into the queue (the formatter writes each line at once).
+struct QueueLine {
+    inner: NonBlocking,
+    sent: Arc<AtomicU64>,
+}
+
+impl std::io::Write for QueueLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.sent.fetch_add(1, Ordering::Release);
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The queue's other end: counts the lines the writer thread wrote (one `write_all` each).
+struct Written<W> {
+    inner: W,
+    lines: Arc<AtomicU64>,
+}
+
+impl<W: std::io::Write> std::io::Write for Written<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.inner.write_all(buf)?;
+        self.lines.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 

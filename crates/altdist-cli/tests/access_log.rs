@@ -242,3 +242,63 @@ fn json_lines_carry_each_request_and_never_the_token() {
     }
     assert!(!log.contains(&token) && !log.contains("not-a-token") && !log.contains("Bearer"));
 }
+
+/// A stderr nobody reads fills the queue: requests are still answered, and the lines that did
+/// not fit are counted and reported when the server stops.
+#[cfg(unix)]
+#[test]
+fn a_stalled_log_reader_costs_lines_not_requests_and_they_are_counted() {
+    const CLIENTS: usize = 4;
+    // More than the queue (32,768 lines), the pipe and the writer's buffer hold together.
+    const PER_CLIENT: usize = 12_000;
+    let dir = Dir::new();
+    let mut server = TestServer::spawn_with(&dir.join("data"), &[], |command| {
+        command
+            .env_remove("RUST_LOG")
+            .stderr(std::process::Stdio::piped());
+    });
+    let stderr = server.child.stderr.take().unwrap();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let mut stream = connect(&server);
+            std::thread::spawn(move || {
+                (0..PER_CLIENT)
+                    .map(|_| send(&mut stream, "/health", &[]).expect("answered").status)
+                    .filter(|status| *status == 200)
+                    .count()
+            })
+        })
+        .collect();
+    let answered: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    assert_eq!(answered, CLIENTS * PER_CLIENT, "every request answered 200");
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Read only now: the server writes out its queue and the report as the pipe drains.
+    let mut log = String::new();
+    BufReader::new(stderr).read_to_string(&mut log).unwrap();
+    assert!(server.child.wait().unwrap().success());
+
+    let access = access_lines(&log).len();
+    let report = log
+        .lines()
+        .rfind(|line| line.contains("log lines dropped"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no report of dropped lines among {} lines",
+                log.lines().count()
+            )
+        });
+    let dropped: usize = report
+        .rsplit("dropped_lines=")
+        .next()
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count in {report:?}"));
+    assert!(dropped > 0 && access < answered, "{report}");
+    assert!(
+        access + dropped >= answered,
+        "{access} access lines and {dropped} dropped for {answered} requests"
+    );
+}
