@@ -65,7 +65,7 @@ ratios=()
 echo "pair  curl_s  fetch_s  ratio (fetch throughput / curl's)"
 for pair in $(seq 1 "$PAIRS"); do
   rm -rf "$WORK/curl" "$WORK/fetch"; mkdir -p "$WORK/curl"
-  start=$(now); curl -fsS --parallel --parallel-max 4 -K "$WORK/curl.cfg"; curl_ns=$(( $(now) - start ))
+  start=$(now); curl -fsS --no-progress-meter --parallel --parallel-max 4 -K "$WORK/curl.cfg"; curl_ns=$(( $(now) - start ))
   start=$(now); "$BIN" packages fetch --app "$APP" --out "$WORK/fetch" --parallel 4 "${C[@]}" --output json >/dev/null 2>&1; fetch_ns=$(( $(now) - start ))
   ratio=$(python3 -c "print(f'{$curl_ns / $fetch_ns:.2f}')")
   ratios+=("$ratio")
