@@ -174,6 +174,14 @@ fn in_clauses<'a>(filters: &[(&str, &'a [String])], mut next: usize) -> (String,
     (sql, values)
 }
 
+/// Whether every filter value could be stored: one with a NUL matches nothing (and PostgreSQL
+/// would refuse to compare it).
+fn storable_filters(query: &VersionQuery) -> bool {
+    version_filters(query)
+        .iter()
+        .all(|(_, values)| values.iter().all(|value| super::storable(value)))
+}
+
 fn version_filters(query: &VersionQuery) -> [(&'static str, &[String]); 5] {
     [
         ("v.app_version_state", &query.app_store_states),
@@ -192,6 +200,9 @@ pub async fn list_versions(
     query: &VersionQuery,
     page: PageAfter,
 ) -> Result<Vec<Listed<AppStoreVersionRow>>> {
+    if !super::storable(app) || !storable_filters(query) {
+        return Ok(Vec::new());
+    }
     let (filters, values) = in_clauses(&version_filters(query), 5);
     let sql = format!(
         "SELECT v.seq, {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.account_id = $1 AND v.app_id = $2 AND v.seq > $3{filters} ORDER BY v.seq LIMIT $4"
@@ -216,6 +227,9 @@ pub async fn count_versions(
     app: &str,
     query: &VersionQuery,
 ) -> Result<i64> {
+    if !super::storable(app) || !storable_filters(query) {
+        return Ok(0);
+    }
     let (filters, values) = in_clauses(&version_filters(query), 3);
     let sql = format!(
         "SELECT count(*) FROM app_store_versions v WHERE v.account_id = $1 AND v.app_id = $2{filters}"

@@ -104,6 +104,8 @@ async fn versions_and_packages(backend: Backend) {
             1,
         ),
         ("filter[platform]=MAC_OS", 0),
+        ("filter[versionString]=1.2.0%00", 0),
+        ("filter[id]=%00", 0),
     ] {
         let page = server
             .get(&admin, &format!("/v1/apps/{app}/appStoreVersions?{query}"))
