@@ -2,6 +2,7 @@
 
 mod cmd;
 mod credentials;
+mod logging;
 mod output;
 
 use std::process::ExitCode;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod jsonapi;
 pub mod rate_limit;
+pub mod request_id;
 pub mod router;
 pub mod routes;
 pub mod sandbox;

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use altdist_server::Config;
 use altdist_server::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_RATE_LIMIT};
 
+use crate::logging::{LogFormat, Logging};
+
 /// Where the data lives; shared by `serve` and `admin`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StorageArgs {
@@ -36,12 +38,23 @@ pub struct Opts {
     /// and tests); off, it reaches public addresses only.
     #[arg(long, env = "ALTDIST_ALLOW_PRIVATE_TARGETS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub allow_private_targets: bool,
+    /// How log lines are written to stderr: text for people, json (one object a line) for log
+    /// shippers.
+    #[arg(long, env = "ALTDIST_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 /// Serves until SIGINT or SIGTERM. Stdout carries what scripts wait for (the first start's
 /// account and the ready line); logs go to stderr.
 pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
-    init_tracing();
+    let logging = Logging::start(opts.log_format);
+    let served = serve(opts).await;
+    // Last, once the requests in flight are answered: the guard writes out every queued line.
+    logging.finish();
+    served
+}
+
+async fn serve(opts: Opts) -> anyhow::Result<ExitCode> {
     let config = Config {
         listen: opts.listen,
         data_dir: opts.storage.data_dir,
@@ -74,13 +87,4 @@ pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         .serve_until(altdist_server::server::shutdown_signal())
         .await?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

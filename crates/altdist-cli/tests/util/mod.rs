@@ -178,6 +178,16 @@ impl TestServer {
     /// Starts `altdist serve --listen 127.0.0.1:0 --data-dir DATA_DIR EXTRA...` and waits for
     /// its ready line. No `ALTDIST_*` variable of the caller's environment leaks in.
     pub fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::spawn_with(data_dir, extra, |_| {})
+    }
+
+    /// [`Self::spawn`], with `configure` given the command last (to set the environment or
+    /// stderr).
+    pub fn spawn_with(
+        data_dir: &Path,
+        extra: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> Self {
         use std::io::BufRead as _;
         let mut command = Command::new(env!("CARGO_BIN_EXE_altdist"));
         command
@@ -192,9 +202,11 @@ impl TestServer {
             "ALTDIST_DATABASE_URL",
             "ALTDIST_PUBLIC_URL",
             "ALTDIST_RATE_LIMIT",
+            "ALTDIST_LOG_FORMAT",
         ] {
             command.env_remove(name);
         }
+        configure(&mut command);
         // Owned by `Self` from here on, so a failed assertion still kills and reaps it.
         let mut server = Self {
             child: command.spawn().expect("start altdist serve"),

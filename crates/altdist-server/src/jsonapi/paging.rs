@@ -13,8 +13,10 @@ use crate::db::{Page, PageAfter};
 /// What a cursor holds: a position (`{"offset":N}`), or the `seq` of the last row shown
 /// (`{"after":N}`); base64url JSON, opaque to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum CursorKind {
+pub enum CursorKind {
+    /// A position in a list sorted as the client chose.
     Offset,
+    /// The `seq` of the last row shown, for a list in insertion order.
     After,
 }
 
@@ -26,11 +28,14 @@ impl CursorKind {
         }
     }
 
-    pub(super) fn encode(self, value: i64) -> String {
+    /// The cursor for `value`.
+    pub fn encode(self, value: i64) -> String {
         URL_SAFE_NO_PAD.encode(format!("{{\"{}\":{value}}}", self.name()))
     }
 
-    pub(super) fn decode(self, cursor: &str) -> Option<i64> {
+    /// The value of a cursor of this kind; `None` for anything else (another kind's, a negative
+    /// value, garbage).
+    pub fn decode(self, cursor: &str) -> Option<i64> {
         let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).ok()?;
         let value: Value = serde_json::from_slice(&bytes).ok()?;
         value.get(self.name())?.as_i64().filter(|value| *value >= 0)

@@ -242,8 +242,9 @@ impl Params {
         }
     }
 
-    /// The query string as the server writes it in links: percent-encoded, brackets included.
-    pub(super) fn encode(&self, replace_cursor: Option<&str>) -> String {
+    /// The query string as the server writes it in links: percent-encoded, brackets included;
+    /// with `replace_cursor`, that cursor instead of the request's.
+    pub fn encode(&self, replace_cursor: Option<&str>) -> String {
         let mut pairs: Vec<(&str, &str)> = self
             .pairs
             .iter()

@@ -1,14 +1,15 @@
 //! `/v1/alternativeDistributionDomains`: see Apple's
 //! [Add an alternative distribution domain](https://developer.apple.com/documentation/appstoreconnectapi/post-v1-alternativedistributiondomains).
 
+use crate::jsonapi::Json;
 use altdist::resource::{
     AltDistDomain, AltDistDomainAttributes, AltDistDomainCreateRequest, AltDistDomainId,
     AltDistDomainType, CollectionDocument, Document, DocumentLinks, ResourceLinks,
 };
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
+use serde_json::Value;
 
 use super::created;
 use crate::app::AppState;
@@ -107,33 +108,14 @@ pub async fn create_alt_dist_domain(
 ) -> Result<Response, ApiError> {
     Params::parse(&uri, &[])?;
     caller.require_key_management("creating an alternative distribution domain")?;
-    let request: AltDistDomainCreateRequest =
-        jsonapi::create_document(body, AltDistDomainType::NAME)?;
-    let attributes = &request.data.attributes;
-    let reference_name = attributes.reference_name.trim();
-    let domain = normalize_domain(&attributes.domain)
-        .map_err(|why| ApiError::invalid_attribute("/data/attributes/domain", why))?;
-    if reference_name.is_empty() || reference_name.chars().count() > MAX_REFERENCE_NAME {
-        return Err(ApiError::invalid_attribute(
-            "/data/attributes/referenceName",
-            format!("referenceName must be 1 to {MAX_REFERENCE_NAME} characters, not blank"),
-        ));
-    }
-    // A name for people has no use for control characters, and a database text column cannot
-    // hold NUL.
-    if reference_name.chars().any(char::is_control) {
-        return Err(ApiError::invalid_attribute(
-            "/data/attributes/referenceName",
-            "referenceName must not contain control characters (tabs, line breaks, NUL)",
-        ));
-    }
+    let (domain, reference_name) = read_create_request(body)?;
     let id = AltDistDomainId(uuid::Uuid::new_v4().to_string());
     let row = match db::alt_dist_domains::insert(
         &state.db,
         &id,
         &caller.account,
         &domain,
-        reference_name,
+        &reference_name,
     )
     .await
     {
@@ -163,6 +145,31 @@ pub async fn create_alt_dist_domain(
             },
         },
     ))
+}
+
+/// Reads a domain create document: the domain, normalized, and the reference name, trimmed.
+pub fn read_create_request(body: Value) -> Result<(String, String), ApiError> {
+    let request: AltDistDomainCreateRequest =
+        jsonapi::create_document(body, AltDistDomainType::NAME)?;
+    let attributes = &request.data.attributes;
+    let reference_name = attributes.reference_name.trim();
+    let domain = normalize_domain(&attributes.domain)
+        .map_err(|why| ApiError::invalid_attribute("/data/attributes/domain", why))?;
+    if reference_name.is_empty() || reference_name.chars().count() > MAX_REFERENCE_NAME {
+        return Err(ApiError::invalid_attribute(
+            "/data/attributes/referenceName",
+            format!("referenceName must be 1 to {MAX_REFERENCE_NAME} characters, not blank"),
+        ));
+    }
+    // A name for people has no use for control characters, and a database text column cannot
+    // hold NUL.
+    if reference_name.chars().any(char::is_control) {
+        return Err(ApiError::invalid_attribute(
+            "/data/attributes/referenceName",
+            "referenceName must not contain control characters (tabs, line breaks, NUL)",
+        ));
+    }
+    Ok((domain, reference_name.to_owned()))
 }
 
 /// `DELETE /v1/alternativeDistributionDomains/{id}`

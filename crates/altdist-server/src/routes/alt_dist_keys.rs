@@ -1,15 +1,16 @@
 //! `/v1/alternativeDistributionKeys`: see Apple's
 //! [Alternative distribution keys](https://developer.apple.com/documentation/appstoreconnectapi/alternative-distribution-keys).
 
+use crate::jsonapi::Json;
 use altdist::PublicKey;
 use altdist::resource::{
     AltDistKey, AltDistKeyAttributes, AltDistKeyCreateRequest, AltDistKeyId, AltDistKeyType, AppId,
     CollectionDocument, Document, DocumentLinks, ResourceLinks,
 };
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
+use serde_json::Value;
 
 use super::created;
 use crate::app::AppState;
@@ -108,40 +109,16 @@ pub async fn create_alt_dist_key(
 ) -> Result<Response, ApiError> {
     Params::parse(&uri, &[])?;
     caller.require_key_management("creating an alternative distribution key")?;
-    let request: AltDistKeyCreateRequest = jsonapi::create_document(body, AltDistKeyType::NAME)?;
-    // The library's messages say what was found (another curve, RSA, a private key, a
-    // certificate) without quoting the input, so a pasted private key never reaches a response
-    // or a log.
-    let public_key = PublicKey::from_pem(&request.data.attributes.public_key).map_err(|err| {
-        ApiError::invalid_attribute(
-            "/data/attributes/publicKey",
-            format!("publicKey is not an ECDSA P-256 public key PEM: {err}"),
-        )
-    })?;
-    let app = match request.app_id() {
-        None => None,
-        Some(app_id) => {
-            let relationship_error = |detail: String| ApiError::Conflict {
-                code: "ENTITY_ERROR.RELATIONSHIP.INVALID",
-                detail,
-                pointer: Some("/data/relationships/app".to_owned()),
-            };
-            if !AppId::is_well_formed(app_id.as_str()) {
-                return Err(relationship_error(format!(
-                    "the app id '{app_id}' is not an Apple id (digits, like 6476788026)"
-                )));
-            }
-            if db::apps::find(&state.db, &caller.account, app_id.as_str())
-                .await?
-                .is_none()
-            {
-                return Err(relationship_error(format!(
-                    "there is no app {app_id} in your account; list your apps with GET /v1/apps"
-                )));
-            }
-            Some(app_id.clone())
-        }
-    };
+    let (public_key, app) = read_create_request(body)?;
+    if let Some(app_id) = &app
+        && db::apps::find(&state.db, &caller.account, app_id.as_str())
+            .await?
+            .is_none()
+    {
+        return Err(app_relationship_error(format!(
+            "there is no app {app_id} in your account; list your apps with GET /v1/apps"
+        )));
+    }
     let id = AltDistKeyId(uuid::Uuid::new_v4().to_string());
     let canonical = public_key.to_pem();
     match db::alt_dist_keys::insert(&state.db, &id, &caller.account, app.as_ref(), &canonical).await
@@ -168,6 +145,38 @@ pub async fn create_alt_dist_key(
             },
         },
     ))
+}
+
+/// Reads a key create document: the public key, and the app it is for when it names one. All a
+/// body alone can tell; whether the app is the caller's is the handler's question.
+pub fn read_create_request(body: Value) -> Result<(PublicKey, Option<AppId>), ApiError> {
+    let request: AltDistKeyCreateRequest = jsonapi::create_document(body, AltDistKeyType::NAME)?;
+    // The library's messages say what was found (another curve, RSA, a private key, a
+    // certificate) without quoting the input, so a pasted private key never reaches a response
+    // or a log.
+    let public_key = PublicKey::from_pem(&request.data.attributes.public_key).map_err(|err| {
+        ApiError::invalid_attribute(
+            "/data/attributes/publicKey",
+            format!("publicKey is not an ECDSA P-256 public key PEM: {err}"),
+        )
+    })?;
+    let app = request.app_id().cloned();
+    if let Some(app_id) = &app
+        && !AppId::is_well_formed(app_id.as_str())
+    {
+        return Err(app_relationship_error(format!(
+            "the app id '{app_id}' is not an Apple id (digits, like 6476788026)"
+        )));
+    }
+    Ok((public_key, app))
+}
+
+fn app_relationship_error(detail: String) -> ApiError {
+    ApiError::Conflict {
+        code: "ENTITY_ERROR.RELATIONSHIP.INVALID",
+        detail,
+        pointer: Some("/data/relationships/app".to_owned()),
+    }
 }
 
 async fn duplicate(state: &AppState, caller: &Caller, app: Option<&AppId>) -> ApiError {

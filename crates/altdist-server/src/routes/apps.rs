@@ -3,12 +3,12 @@
 //! See Apple's [Apps](https://developer.apple.com/documentation/appstoreconnectapi/apps) and
 //! [Read an app's alternative distribution key](https://developer.apple.com/documentation/appstoreconnectapi/get-v1-apps-_id_-alternativedistributionkey).
 
+use crate::jsonapi::Json;
 use altdist::resource::{
     AltDistKey, AltDistKeyId, AltDistKeyType, App, AppAttributes, AppId, AppRelationships, AppType,
     CollectionDocument, Document, DocumentLinks, LinkageDocument, LinkageLinks, RelationshipLinks,
     ResourceIdentifier, ResourceLinks, ToOneRelationship,
 };
-use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
 

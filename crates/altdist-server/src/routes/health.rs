@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use axum::Json;
+use crate::jsonapi::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;

@@ -8,7 +8,7 @@ pub mod openapi;
 pub mod sandbox;
 pub mod webhooks;
 
-use axum::Json;
+use crate::jsonapi::Json;
 use axum::http::Method;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -4,10 +4,10 @@
 //! caller's account and answers 200 with every check, valid or not. Only a request that is not a
 //! verification request at all is an error, with the same envelope as the rest of the API.
 
+use crate::jsonapi::Json;
 use altdist::resource::IssuerId;
 use altdist::sandbox::{SandboxVerification, VerifyTokenRequest};
 use altdist::site_check::{SiteAccount, SiteCheckOptions, SiteReport};
-use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
 use serde_json::Value;
@@ -138,7 +138,7 @@ impl SiteAccount for SandboxAccount<'_> {
 }
 
 /// Reads `{"url": "https://...", "appId": "..."?, "page": "https://..."?}`.
-fn site_check_request(body: &Value) -> Result<SiteCheckOptions, ApiError> {
+pub fn site_check_request(body: &Value) -> Result<SiteCheckOptions, ApiError> {
     let unprocessable = |detail: String, pointer: &str| ApiError::Unprocessable {
         detail,
         pointer: Some(pointer.to_owned()),
@@ -174,7 +174,7 @@ fn site_check_request(body: &Value) -> Result<SiteCheckOptions, ApiError> {
 
 /// Reads `{"token": "...", "appId": "..."?}`. JSON of another shape is a 422 naming the member;
 /// members the endpoint does not know are ignored, as the `/v1` create endpoints do.
-fn verify_request(body: &Value) -> Result<VerifyTokenRequest, ApiError> {
+pub fn verify_request(body: &Value) -> Result<VerifyTokenRequest, ApiError> {
     let unprocessable = |detail: String, pointer: &str| ApiError::Unprocessable {
         detail,
         pointer: Some(pointer.to_owned()),

@@ -58,6 +58,12 @@ fn numeric_date(checks: &mut Checks, name: CheckName, value: Option<&Value>) -> 
     }
 }
 
+/// Seconds from `from` to `to`. Tokens carry any i64 (and floats saturate to i64::MIN and
+/// i64::MAX), so their difference to the clock may not fit in an i64.
+fn span(from: i64, to: i64) -> i128 {
+    i128::from(to) - i128::from(from)
+}
+
 /// What a token is checked against.
 ///
 /// Built with [`Validation::new`] and the `with_*` methods; an expectation that may or may not
@@ -385,7 +391,7 @@ impl DecodedToken<'_> {
                 || {
                     format!(
                         "issued {} seconds in the future (at {iat}, now {now}, allowed clock skew {skew} s); check the signer's clock",
-                        iat - now
+                        span(now, iat)
                     )
                 },
             );
@@ -394,11 +400,11 @@ impl DecodedToken<'_> {
             checks.record(
                 CheckName::Exp,
                 now < exp.saturating_add(skew),
-                || format!("expires at {exp}, in {} seconds", exp - now),
+                || format!("expires at {exp}, in {} seconds", span(now, exp)),
                 || {
                     format!(
                         "expired {} seconds ago (at {exp}, now {now}, allowed clock skew {skew} s)",
-                        now - exp
+                        span(exp, now)
                     )
                 },
             );
@@ -407,29 +413,35 @@ impl DecodedToken<'_> {
         let kind = validation.kind.with_article();
         let mut result = match (iat, validation.max_lifetime()) {
             (Some(iat), _) if exp <= iat => Err(format!("exp ({exp}) is not after iat ({iat})")),
-            (Some(iat), Some(Limit::AtMost(max))) if exp - iat > seconds(max) => Err(format!(
-                "the token lives {} seconds (exp - iat); {kind} may live at most {} seconds",
-                exp - iat,
-                max.as_secs()
-            )),
-            (Some(iat), Some(Limit::Below(limit))) if exp - iat >= seconds(limit) => Err(format!(
-                "the token lives {} seconds (exp - iat); {kind} must live less than {} seconds",
-                exp - iat,
-                limit.as_secs()
-            )),
-            (Some(iat), _) => Ok(format!("{} seconds (exp - iat)", exp - iat)),
-            (None, _) => Ok(format!("expires in {} seconds", exp - now)),
+            (Some(iat), Some(Limit::AtMost(max))) if span(iat, exp) > i128::from(seconds(max)) => {
+                Err(format!(
+                    "the token lives {} seconds (exp - iat); {kind} may live at most {} seconds",
+                    span(iat, exp),
+                    max.as_secs()
+                ))
+            }
+            (Some(iat), Some(Limit::Below(limit)))
+                if span(iat, exp) >= i128::from(seconds(limit)) =>
+            {
+                Err(format!(
+                    "the token lives {} seconds (exp - iat); {kind} must live less than {} seconds",
+                    span(iat, exp),
+                    limit.as_secs()
+                ))
+            }
+            (Some(iat), _) => Ok(format!("{} seconds (exp - iat)", span(iat, exp))),
+            (None, _) => Ok(format!("expires in {} seconds", span(now, exp))),
         };
         // App Store Connect's own rule reads `exp` alone: "a token that expires more than 20
         // minutes in the future is not valid", whether or not `iat` is there.
         if validation.kind == TokenKind::Api
             && let Some(Limit::AtMost(max)) = validation.max_lifetime()
-            && exp - now > seconds(max).saturating_add(skew)
+            && span(now, exp) > i128::from(seconds(max).saturating_add(skew))
             && result.is_ok()
         {
             result = Err(format!(
                 "the token expires {} seconds from now (at {exp}, now {now}); {kind} may expire at most {} seconds in the future (allowed clock skew {skew} s)",
-                exp - now,
+                span(now, exp),
                 max.as_secs()
             ));
         }
@@ -883,5 +895,38 @@ mod tests {
             let verification = verify(garbage, &public(), &at_now(TokenKind::Api));
             assert_eq!(failed(&verification), ["format"], "{garbage:?}");
         }
+    }
+
+    /// Found by the `jws_sign_verify` fuzz target: `exp` and `iat` at the ends of the i64 range
+    /// (or floats that saturate to them) overflowed the differences to the clock, a panic with
+    /// overflow checks and a wrong figure without.
+    #[test]
+    fn extreme_exp_and_iat_are_refused_without_overflow() {
+        for (iat, exp) in [
+            (serde_json::json!(NOW), serde_json::json!(i64::MIN)),
+            (serde_json::json!(NOW), serde_json::json!(-1e300)),
+            (serde_json::json!(i64::MIN), serde_json::json!(i64::MAX)),
+            (serde_json::json!(i64::MAX), serde_json::json!(i64::MIN)),
+        ] {
+            let claims =
+                serde_json::json!({"iat": iat, "exp": exp, "aud": API_AUDIENCE, "sub": "user"});
+            let token = signer(Some("2X9R4HXF34")).sign(&claims).unwrap();
+            for kind in [TokenKind::Api, TokenKind::Install, TokenKind::Marketplace] {
+                let verification = verify(&token, &public(), &at_now(kind));
+                assert!(!verification.is_valid(), "{claims}");
+            }
+            let at_min_now = Validation::new(TokenKind::Api).with_now(i64::MIN);
+            assert!(!verify(&token, &public(), &at_min_now).is_valid());
+        }
+        let claims =
+            serde_json::json!({"iat": NOW, "exp": i64::MIN, "aud": API_AUDIENCE, "sub": "user"});
+        let token = signer(Some("2X9R4HXF34")).sign(&claims).unwrap();
+        let verification = verify(&token, &public(), &at_now(TokenKind::Api));
+        let expected = format!(
+            "expired {} seconds ago",
+            i128::from(NOW) - i128::from(i64::MIN)
+        );
+        let exp = verification.check(&CheckName::Exp).unwrap();
+        assert!(exp.detail.starts_with(&expected), "{}", exp.detail);
     }
 }

@@ -92,6 +92,12 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// A member name as one JSON pointer segment (RFC 6901): `~` and `/` escaped, so that a pointer
+/// to a member named `a/b` leads to it and not to `b` inside `a`.
+pub(crate) fn pointer_segment(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
 /// Whether `host` is `domain` or under it (`apps.example.com` under `example.com`),
 /// case-insensitively and ignoring a trailing dot.
 pub fn host_is_under(host: &str, domain: &str) -> bool {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Problem, check_https_url};
+use super::{Problem, check_https_url, pointer_segment};
 use crate::jwt::json_type_name;
 
 /// The path the device reads, on the registered domain.
@@ -104,7 +104,7 @@ fn validate_config(
             || (top && name == "overridesByAppleItemID");
         if !known {
             problems.push(Problem::warning(
-                format!("{parent}/{name}"),
+                format!("{parent}/{}", pointer_segment(name)),
                 "not a member Apple documents; the device ignores it at best (a misspelling?)",
             ));
         }
@@ -180,7 +180,7 @@ fn validate_config(
         None => {}
         Some(Value::Object(overrides)) => {
             for (id, config) in overrides {
-                let pointer = format!("/overridesByAppleItemID/{id}");
+                let pointer = format!("/overridesByAppleItemID/{}", pointer_segment(id));
                 if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
                     problems.push(Problem::error(
                         &pointer,
@@ -242,7 +242,11 @@ fn collect(config: &Value, parent: &str, urls: &mut Vec<(String, String)>) {
     );
     if let Some(Value::Object(overrides)) = config.get("overridesByAppleItemID") {
         for (id, config) in overrides {
-            collect(config, &format!("/overridesByAppleItemID/{id}"), urls);
+            collect(
+                config,
+                &format!("/overridesByAppleItemID/{}", pointer_segment(id)),
+                urls,
+            );
         }
     }
 }
@@ -326,5 +330,28 @@ mod tests {
             ]
         );
         assert!(validate_well_known(&json!([]))[0].detail.contains("array"));
+    }
+
+    /// Found by the `site_documents` fuzz target: an item id or member name holding `/` or `~`
+    /// gave pointers that led elsewhere in the document.
+    #[test]
+    fn pointers_escape_slash_and_tilde_in_member_names() {
+        let mut document = good();
+        document["overridesByAppleItemID"] = json!({"64/76~": good()});
+        document["a/b"] = json!(1);
+        for (pointer, url) in well_known_urls(&document) {
+            assert_eq!(document.pointer(&pointer), Some(&json!(url)), "{pointer}");
+        }
+        let mut pointers: Vec<String> = validate_well_known(&document)
+            .into_iter()
+            .map(|problem| problem.pointer)
+            .collect();
+        pointers.sort();
+        assert_eq!(pointers, ["/a~1b", "/overridesByAppleItemID/64~176~0"]);
+        assert!(
+            document
+                .pointer("/overridesByAppleItemID/64~176~0")
+                .is_some()
+        );
     }
 }
