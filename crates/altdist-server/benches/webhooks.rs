@@ -40,7 +40,11 @@ impl Arrivals {
     async fn wait_for(&self, count: usize) {
         let deadline = Instant::now() + Duration::from_secs(300);
         while self.count() < count {
-            assert!(Instant::now() < deadline, "only {} of {count} arrived", self.count());
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {count} arrived",
+                self.count()
+            );
             let _ = tokio::time::timeout(Duration::from_millis(50), self.changed.notified()).await;
         }
     }
@@ -54,7 +58,12 @@ async fn receiver(arrivals: Arc<Arrivals>) -> String {
             async move {
                 let now = Instant::now();
                 let payload: altdist::webhook::Payload = serde_json::from_slice(&body).unwrap();
-                arrivals.at.lock().unwrap().entry(payload.data.id).or_insert(now);
+                arrivals
+                    .at
+                    .lock()
+                    .unwrap()
+                    .entry(payload.data.id)
+                    .or_insert(now);
                 arrivals.changed.notify_waiters();
                 "ok"
             }
@@ -134,14 +143,18 @@ async fn commit_backlog(setup: &Setup, events: usize) {
             Db::Sqlite(sqlite) => {
                 let mut transaction = sqlite.pool().begin().await.unwrap();
                 for event in &batch {
-                    outbox_db::enqueue_in(&mut *transaction, event).await.unwrap();
+                    outbox_db::enqueue_in(&mut *transaction, event)
+                        .await
+                        .unwrap();
                 }
                 transaction.commit().await.unwrap();
             }
             Db::Postgres(postgres) => {
                 let mut transaction = postgres.pool().begin().await.unwrap();
                 for event in &batch {
-                    outbox_db::enqueue_in(&mut *transaction, event).await.unwrap();
+                    outbox_db::enqueue_in(&mut *transaction, event)
+                        .await
+                        .unwrap();
                 }
                 transaction.commit().await.unwrap();
             }
@@ -223,7 +236,9 @@ async fn latency(name: &str, db: Db, rate: u64, seconds: u64) {
         .map(|(id, commit)| at[id].saturating_duration_since(*commit))
         .collect();
     latencies.sort();
-    let percentile = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
+    let percentile = |p: f64| {
+        latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
+    };
     println!(
         "{name:<10} latency     {total} events at {offered:.0}/s, commit → received: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         percentile(0.50).as_secs_f64() * 1000.0,
@@ -263,13 +278,27 @@ fn main() {
         let server = std::env::var("TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
         let Ok(first) = TestDatabase::create(&server).await else {
-            println!("postgres   skipped: no PostgreSQL at {}", db::redact_url(&server));
+            println!(
+                "postgres   skipped: no PostgreSQL at {}",
+                db::redact_url(&server)
+            );
             return;
         };
         let second = TestDatabase::create(&server).await.unwrap();
         let pg_dir = dir.path().join("pg");
         std::fs::create_dir_all(&pg_dir).unwrap();
-        throughput("postgres", admin::open(&pg_dir, Some(first.url())).await.unwrap(), events).await;
-        latency("postgres", admin::open(&pg_dir, Some(second.url())).await.unwrap(), rate, seconds).await;
+        throughput(
+            "postgres",
+            admin::open(&pg_dir, Some(first.url())).await.unwrap(),
+            events,
+        )
+        .await;
+        latency(
+            "postgres",
+            admin::open(&pg_dir, Some(second.url())).await.unwrap(),
+            rate,
+            seconds,
+        )
+        .await;
     });
 }
