@@ -24,8 +24,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Requests per API key per rolling hour.
     pub rate_limit: u32,
-    /// Whether the sandbox's site check may reach loopback and private addresses; off, the
-    /// server refuses to be turned against its own network by a URL a caller names.
+    /// Whether the sandbox's site check and webhook deliveries may reach loopback and private
+    /// addresses; off, the server refuses to be turned against its own network by a URL a
+    /// caller names (`crate::webhooks::targets` has the webhooks' rule).
     pub allow_private_targets: bool,
 }
 
