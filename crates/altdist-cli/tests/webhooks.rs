@@ -1,6 +1,7 @@
 //! Webhooks with the real binaries: deliveries in flight when `altdist serve` is killed with
-//! SIGKILL all arrive after a restart, signed; `altdist webhooks listen` registers a webhook,
-//! prints the verified events, forwards them, and deletes the webhook on SIGTERM.
+//! SIGKILL all arrive after a restart, signed; two servers on one PostgreSQL database deliver
+//! each event once between them; `altdist webhooks listen` registers a webhook, prints the
+//! verified events, forwards them, and deletes the webhook on SIGTERM.
 //!
 //! The receivers are plain HTTP/1.1 over `std::net` threads.
 
@@ -238,6 +239,102 @@ fn deliveries_in_flight_at_sigkill_all_arrive_after_a_restart() {
         std::thread::sleep(Duration::from_millis(100));
     }
     drop(server);
+}
+
+/// Needs `TEST_DATABASE_URL`; skips without it.
+#[test]
+fn two_servers_on_postgres_deliver_each_event_once_between_them() {
+    let Some(server_url) = altdist_server::db::test_db::server_url() else {
+        eprintln!("NOTICE: TEST_DATABASE_URL is not set; skipping the two-server webhook test");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let database = runtime
+        .block_on(altdist_server::db::test_db::TestDatabase::create(
+            &server_url,
+        ))
+        .unwrap();
+    let dir = Dir::new();
+    let servers: Vec<TestServer> = (0..2)
+        .map(|n| {
+            TestServer::spawn(
+                &dir.join(&format!("data{n}")),
+                &["--database-url", database.url()],
+            )
+        })
+        .collect();
+    // Only the first start creates the account and its key; the second server shares them.
+    let first = servers
+        .iter()
+        .find(|server| server.data_dir.join("credentials.json").exists())
+        .unwrap();
+    let created = first.admin(
+        &dir,
+        &[
+            "--database-url",
+            database.url(),
+            "app",
+            "create",
+            "--name",
+            "Shared App",
+            "--bundle-id",
+            "com.example.shared",
+            "--json",
+        ],
+    );
+    let app: Value = serde_json::from_str(&created).unwrap();
+    let app = app["id"].as_str().unwrap().to_owned();
+    let token = token(&first.data_dir);
+    let receiver = Receiver::default();
+    let url = receiver.start();
+    let (status, created) = request(
+        first.address(),
+        "POST",
+        "/v1/webhooks",
+        &token,
+        Some(&json!({"data": {"type": "webhooks",
+            "attributes": {"enabled": true, "eventTypes": ["ALTERNATIVE_DISTRIBUTION_PACKAGE_VERSION_CREATED"], "name": "shared", "secret": SECRET, "url": url},
+            "relationships": {"app": {"data": {"type": "apps", "id": app}}}}})),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{created}");
+    let ping = json!({"data": {"type": "webhookPings", "relationships": {"webhook": {"data": {"type": "webhooks", "id": created["data"]["id"]}}}}});
+    let mut pings = HashSet::new();
+    for n in 0..60 {
+        let server = &servers[n % 2];
+        let (status, answer) = request(
+            server.address(),
+            "POST",
+            "/v1/webhookPings",
+            &token,
+            Some(&ping),
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{answer}");
+        pings.insert(answer["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let started = Instant::now();
+    while receiver.bodies().len() < pings.len() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{} of {} arrived",
+            receiver.bodies().len(),
+            pings.len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A second delivery of any of them would have come by now.
+    std::thread::sleep(Duration::from_millis(500));
+    let arrived: Vec<String> = receiver
+        .bodies()
+        .iter()
+        .map(|(_, body)| event_id(body))
+        .collect();
+    let distinct: HashSet<String> = arrived.iter().cloned().collect();
+    assert_eq!(distinct, pings);
+    assert_eq!(arrived.len(), pings.len(), "an event was delivered twice");
+    drop(servers);
+    drop(database);
 }
 
 #[cfg(unix)]

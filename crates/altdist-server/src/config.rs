@@ -26,8 +26,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Requests per API key per rolling hour.
     pub rate_limit: u32,
-    /// Whether the sandbox's site check may reach loopback and private addresses; off, the
-    /// server refuses to be turned against its own network by a URL a caller names.
+    /// Whether the sandbox's site check and webhook deliveries may reach loopback and private
+    /// addresses; off, the server refuses to be turned against its own network by a URL a
+    /// caller names (`crate::webhooks::targets` has the webhooks' rule).
     pub allow_private_targets: bool,
     /// Where package files live; `None` for `<data_dir>/packages`. Servers sharing a PostgreSQL
     /// database must share this directory too (a network volume).

@@ -46,8 +46,9 @@ pub struct Opts {
     /// Requests each API key may make per rolling hour.
     #[arg(long, env = "ALTDIST_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: u32,
-    /// Let the sandbox's site check reach loopback and private addresses (local development
-    /// and tests); off, it reaches public addresses only.
+    /// Let the sandbox's site check and webhook deliveries reach loopback and private addresses,
+    /// over http:// too (local development and tests); off, they reach public addresses only
+    /// (webhooks also loopback, when the server listens on loopback: docs/API.md, "Webhooks").
     #[arg(long, env = "ALTDIST_ALLOW_PRIVATE_TARGETS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub allow_private_targets: bool,
     /// Seconds a package download URL (a variant's, a delta's, a manifest's `url`) works.

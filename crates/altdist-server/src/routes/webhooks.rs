@@ -217,6 +217,7 @@ fn invalid(pointer: &str, detail: String) -> ApiError {
 
 async fn check_url(state: &AppState, url: &str) -> Result<(), ApiError> {
     const POINTER: &str = "/data/attributes/url";
+    check_no_nul(POINTER, url)?;
     if url.len() > MAX_URL {
         return Err(invalid(
             POINTER,
@@ -234,8 +235,20 @@ async fn check_url(state: &AppState, url: &str) -> Result<(), ApiError> {
         .map_err(|detail| invalid(POINTER, detail))
 }
 
+/// PostgreSQL's text cannot hold NUL: refused on both backends alike, before it reaches one.
+fn check_no_nul(pointer: &str, value: &str) -> Result<(), ApiError> {
+    if value.contains('\0') {
+        return Err(invalid(
+            pointer,
+            format!("{pointer} contains a NUL character (U+0000); remove it"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_secret(secret: &str) -> Result<(), ApiError> {
     const POINTER: &str = "/data/attributes/secret";
+    check_no_nul(POINTER, secret)?;
     if secret.is_empty() {
         return Err(invalid(
             POINTER,
@@ -306,6 +319,7 @@ pub async fn create_webhook(
         ));
     }
     check_event_types(&attributes.event_types)?;
+    check_no_nul("/data/attributes/name", &attributes.name)?;
     check_secret(&attributes.secret)?;
     check_url(&state, &attributes.url).await?;
     let id = uuid::Uuid::new_v4().to_string();
@@ -377,6 +391,9 @@ pub async fn update_webhook(
     find_own(&state, &caller, &id).await?;
     if let Some(types) = &attributes.event_types {
         check_event_types(types)?;
+    }
+    if let Some(name) = &attributes.name {
+        check_no_nul("/data/attributes/name", name)?;
     }
     if let Some(secret) = &attributes.secret {
         check_secret(secret)?;

@@ -223,6 +223,17 @@ async fn webhooks_are_managed_as_apple_defines_them(backend: Backend) {
             refused.text
         );
     }
+    // Found by the conformance gate on PostgreSQL, whose text cannot hold NUL: a 409, not a 500.
+    for member in ["name", "secret"] {
+        let mut body = create_body(&app, url, &["BUILD_UPLOAD_STATE_UPDATED"]);
+        body["data"]["attributes"][member] = json!("a\u{0}b");
+        let refused = server.post(&admin, "/v1/webhooks", &body).await;
+        let error = refused.assert_error(409, "ENTITY_ERROR.ATTRIBUTE.INVALID");
+        assert_eq!(
+            error["source"]["pointer"],
+            format!("/data/attributes/{member}")
+        );
+    }
     let unknown_type = server
         .post(
             &admin,
