@@ -12,9 +12,9 @@ use altdist::resource::{
     AltDistPackageRelationships, AltDistPackageType, AltDistPackageVariant,
     AltDistPackageVariantType, AltDistPackageVersion, AltDistPackageVersionAttributes,
     AltDistPackageVersionRelationships, AltDistPackageVersionType, AppId, Checksum, Checksums,
-    CompoundCollectionDocument, CompoundDocument, Document, DocumentLinks, LinkageDocument,
-    LinkageLinks, LinkagesDocument, PackageIncluded, Paging, PagingInformation, Relationship,
-    RelationshipLinks, ResourceIdentifier, ResourceLinks,
+    CollectionDocument, CompoundCollectionDocument, CompoundDocument, Document, DocumentLinks,
+    LinkageDocument, LinkageLinks, LinkagesDocument, PackageIncluded, Paging, PagingInformation,
+    Relationship, RelationshipLinks, ResourceIdentifier, ResourceLinks,
 };
 use axum::Json;
 use axum::extract::State;
@@ -887,21 +887,72 @@ pub async fn find_package_version(
     }))
 }
 
-async fn file_page(
+/// What tells a variant from a delta, so one handler serves both.
+trait FileType: Copy + Default + Serialize + Send + Sync + 'static {
+    const KIND: FileKind;
+    /// `fields[...]` of its type.
+    const FIELDS: Param;
+    /// What its collection endpoint takes.
+    const COLLECTION_PARAMS: &'static [Param];
+    /// What its instance endpoint takes.
+    const INSTANCE_PARAMS: &'static [Param];
+    /// For messages.
+    const NAME: &'static str;
+}
+
+impl FileType for AltDistPackageVariantType {
+    const KIND: FileKind = FileKind::Variant;
+    const FIELDS: Param = VARIANT_FIELDS;
+    const COLLECTION_PARAMS: &'static [Param] = VARIANTS_PARAMS;
+    const INSTANCE_PARAMS: &'static [Param] = VARIANT_PARAMS;
+    const NAME: &'static str = "variant";
+}
+
+impl FileType for AltDistPackageDeltaType {
+    const KIND: FileKind = FileKind::Delta;
+    const FIELDS: Param = DELTA_FIELDS;
+    const COLLECTION_PARAMS: &'static [Param] = DELTAS_PARAMS;
+    const INSTANCE_PARAMS: &'static [Param] = DELTA_PARAMS;
+    const NAME: &'static str = "delta";
+}
+
+/// A page of the package version `id`'s variants or deltas: the rows, the next page, the page,
+/// and how many there are.
+async fn file_page<T: FileType>(
     state: &AppState,
     caller: &Caller,
     id: &str,
-    kind: FileKind,
     params: &Params,
 ) -> Result<(Vec<PackageFileRow>, Option<PageAfter>, PageAfter, i64), ApiError> {
     let page = params.page_after()?;
     let version = find_own_package_version(state, caller, id).await?;
-    let total = db::packages::count_package_files(&state.db, &version.id, kind).await?;
+    let total = db::packages::count_package_files(&state.db, &version.id, T::KIND).await?;
     let (rows, next) = db::split_page(
-        db::packages::list_package_files(&state.db, &version.id, kind, page).await?,
+        db::packages::list_package_files(&state.db, &version.id, T::KIND, page).await?,
         page,
     );
     Ok((rows, next, page, total))
+}
+
+async fn list_files<T: FileType>(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    uri: Uri,
+) -> Result<Json<CollectionDocument<AltDistPackageFile<T>>>, ApiError> {
+    let params = Params::parse(&uri, T::COLLECTION_PARAMS)?;
+    let (rows, next, page, total) = file_page::<T>(&state, &caller, &id, &params).await?;
+    let fields = params.list(T::FIELDS.name);
+    let mut data = Vec::with_capacity(rows.len());
+    for row in &rows {
+        data.push(file_resource(&state, T::KIND, T::default(), row, fields.as_deref()).await?);
+    }
+    let (links, meta) = jsonapi::paging_after(&state, uri.path(), &params, page, next, total);
+    Ok(Json(CollectionDocument {
+        data,
+        links,
+        meta: Some(meta),
+    }))
 }
 
 /// `GET /v1/alternativeDistributionPackageVersions/{id}/variants`
@@ -910,30 +961,8 @@ pub async fn list_variants(
     caller: Caller,
     IdPath(id): IdPath,
     uri: Uri,
-) -> Result<Json<altdist::resource::CollectionDocument<AltDistPackageVariant>>, ApiError> {
-    let params = Params::parse(&uri, VARIANTS_PARAMS)?;
-    let (rows, next, page, total) =
-        file_page(&state, &caller, &id, FileKind::Variant, &params).await?;
-    let fields = params.list(VARIANT_FIELDS.name);
-    let mut data = Vec::with_capacity(rows.len());
-    for row in &rows {
-        data.push(
-            file_resource(
-                &state,
-                FileKind::Variant,
-                AltDistPackageVariantType::Value,
-                row,
-                fields.as_deref(),
-            )
-            .await?,
-        );
-    }
-    let (links, meta) = jsonapi::paging_after(&state, uri.path(), &params, page, next, total);
-    Ok(Json(altdist::resource::CollectionDocument {
-        data,
-        links,
-        meta: Some(meta),
-    }))
+) -> Result<Json<CollectionDocument<AltDistPackageVariant>>, ApiError> {
+    list_files(state, caller, id, uri).await
 }
 
 /// `GET /v1/alternativeDistributionPackageVersions/{id}/deltas`
@@ -942,27 +971,27 @@ pub async fn list_deltas(
     caller: Caller,
     IdPath(id): IdPath,
     uri: Uri,
-) -> Result<Json<altdist::resource::CollectionDocument<AltDistPackageDelta>>, ApiError> {
-    let params = Params::parse(&uri, DELTAS_PARAMS)?;
-    let (rows, next, page, total) =
-        file_page(&state, &caller, &id, FileKind::Delta, &params).await?;
-    let fields = params.list(DELTA_FIELDS.name);
-    let mut data = Vec::with_capacity(rows.len());
-    for row in &rows {
-        data.push(
-            file_resource(
-                &state,
-                FileKind::Delta,
-                AltDistPackageDeltaType::Value,
-                row,
-                fields.as_deref(),
-            )
-            .await?,
-        );
-    }
+) -> Result<Json<CollectionDocument<AltDistPackageDelta>>, ApiError> {
+    list_files(state, caller, id, uri).await
+}
+
+async fn list_file_linkages<T: FileType>(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    uri: Uri,
+) -> Result<Json<LinkagesDocument<T, String>>, ApiError> {
+    let params = Params::parse(&uri, LINKAGES_PARAMS)?;
+    let (rows, next, page, total) = file_page::<T>(&state, &caller, &id, &params).await?;
     let (links, meta) = jsonapi::paging_after(&state, uri.path(), &params, page, next, total);
-    Ok(Json(altdist::resource::CollectionDocument {
-        data,
+    Ok(Json(LinkagesDocument {
+        data: rows
+            .into_iter()
+            .map(|row| ResourceIdentifier {
+                kind: T::default(),
+                id: row.id,
+            })
+            .collect(),
         links,
         meta: Some(meta),
     }))
@@ -975,21 +1004,7 @@ pub async fn list_variant_linkages(
     IdPath(id): IdPath,
     uri: Uri,
 ) -> Result<Json<LinkagesDocument<AltDistPackageVariantType, String>>, ApiError> {
-    let params = Params::parse(&uri, LINKAGES_PARAMS)?;
-    let (rows, next, page, total) =
-        file_page(&state, &caller, &id, FileKind::Variant, &params).await?;
-    let (links, meta) = jsonapi::paging_after(&state, uri.path(), &params, page, next, total);
-    Ok(Json(LinkagesDocument {
-        data: rows
-            .into_iter()
-            .map(|row| ResourceIdentifier {
-                kind: AltDistPackageVariantType::Value,
-                id: row.id,
-            })
-            .collect(),
-        links,
-        meta: Some(meta),
-    }))
+    list_file_linkages(state, caller, id, uri).await
 }
 
 /// `GET /v1/alternativeDistributionPackageVersions/{id}/relationships/deltas`
@@ -999,40 +1014,31 @@ pub async fn list_delta_linkages(
     IdPath(id): IdPath,
     uri: Uri,
 ) -> Result<Json<LinkagesDocument<AltDistPackageDeltaType, String>>, ApiError> {
-    let params = Params::parse(&uri, LINKAGES_PARAMS)?;
-    let (rows, next, page, total) =
-        file_page(&state, &caller, &id, FileKind::Delta, &params).await?;
-    let (links, meta) = jsonapi::paging_after(&state, uri.path(), &params, page, next, total);
-    Ok(Json(LinkagesDocument {
-        data: rows
-            .into_iter()
-            .map(|row| ResourceIdentifier {
-                kind: AltDistPackageDeltaType::Value,
-                id: row.id,
-            })
-            .collect(),
-        links,
-        meta: Some(meta),
-    }))
+    list_file_linkages(state, caller, id, uri).await
 }
 
-async fn find_own_file(
-    state: &AppState,
-    caller: &Caller,
-    kind: FileKind,
-    id: &str,
-) -> Result<PackageFileRow, ApiError> {
-    db::packages::find_package_file(&state.db, &caller.account, kind, id)
+async fn find_file<T: FileType>(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    uri: Uri,
+) -> Result<Json<Document<AltDistPackageFile<T>>>, ApiError> {
+    let params = Params::parse(&uri, T::INSTANCE_PARAMS)?;
+    let row = db::packages::find_package_file(&state.db, &caller.account, T::KIND, &id)
         .await?
         .ok_or_else(|| {
-            let what = match kind {
-                FileKind::Variant => "variant",
-                FileKind::Delta => "delta",
-            };
             ApiError::NotFound(format!(
-                "there is no alternative distribution package {what} with id '{id}' in your account"
+                "there is no alternative distribution package {} with id '{id}' in your account",
+                T::NAME
             ))
-        })
+        })?;
+    let fields = params.list(T::FIELDS.name);
+    Ok(Json(Document {
+        data: file_resource(&state, T::KIND, T::default(), &row, fields.as_deref()).await?,
+        links: DocumentLinks {
+            self_link: params.self_link(&state, uri.path()),
+        },
+    }))
 }
 
 /// `GET /v1/alternativeDistributionPackageVariants/{id}`
@@ -1042,22 +1048,7 @@ pub async fn find_variant(
     IdPath(id): IdPath,
     uri: Uri,
 ) -> Result<Json<Document<AltDistPackageVariant>>, ApiError> {
-    let params = Params::parse(&uri, VARIANT_PARAMS)?;
-    let row = find_own_file(&state, &caller, FileKind::Variant, &id).await?;
-    let fields = params.list(VARIANT_FIELDS.name);
-    Ok(Json(Document {
-        data: file_resource(
-            &state,
-            FileKind::Variant,
-            AltDistPackageVariantType::Value,
-            &row,
-            fields.as_deref(),
-        )
-        .await?,
-        links: DocumentLinks {
-            self_link: params.self_link(&state, uri.path()),
-        },
-    }))
+    find_file(state, caller, id, uri).await
 }
 
 /// `GET /v1/alternativeDistributionPackageDeltas/{id}`
@@ -1067,20 +1058,5 @@ pub async fn find_delta(
     IdPath(id): IdPath,
     uri: Uri,
 ) -> Result<Json<Document<AltDistPackageDelta>>, ApiError> {
-    let params = Params::parse(&uri, DELTA_PARAMS)?;
-    let row = find_own_file(&state, &caller, FileKind::Delta, &id).await?;
-    let fields = params.list(DELTA_FIELDS.name);
-    Ok(Json(Document {
-        data: file_resource(
-            &state,
-            FileKind::Delta,
-            AltDistPackageDeltaType::Value,
-            &row,
-            fields.as_deref(),
-        )
-        .await?,
-        links: DocumentLinks {
-            self_link: params.self_link(&state, uri.path()),
-        },
-    }))
+    find_file(state, caller, id, uri).await
 }
