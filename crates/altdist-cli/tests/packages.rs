@@ -6,9 +6,7 @@ mod util;
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use altdist::client::{ApiKey, Client};
-use altdist::credentials::CredentialsFile;
-use altdist::{PrivateKey, test_keys};
+use altdist::test_keys;
 use serde_json::Value;
 use util::{Dir, TestServer};
 
@@ -23,16 +21,6 @@ fn app_bytes(size: usize, seed: u8) -> Vec<u8> {
             state as u8
         })
         .collect()
-}
-
-fn client_of(server: &TestServer) -> Client {
-    let credentials = CredentialsFile::load(server.credentials()).expect("credentials.json");
-    let key = ApiKey {
-        key_id: credentials.key_id,
-        issuer_id: credentials.issuer_id,
-        private_key: PrivateKey::load(&credentials.private_key_path).expect("API key"),
-    };
-    Client::new(&server.url, key).expect("client")
 }
 
 struct Setup {
@@ -86,7 +74,7 @@ fn setup(extra: &[&str]) -> Setup {
     let version_id = version["id"].as_str().expect("version id").to_owned();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime
-        .block_on(client_of(&server).create_package(&version_id))
+        .block_on(server.client().create_package(&version_id))
         .expect("POST /v1/alternativeDistributionPackages");
     Setup {
         dir,

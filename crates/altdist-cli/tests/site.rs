@@ -6,8 +6,6 @@ mod util;
 
 use std::process::Output;
 
-use altdist::client::{ApiKey, Client};
-use altdist::credentials::CredentialsFile;
 use altdist::site_check::{CheckStatus, SiteCheckRequest, SiteReport};
 use altdist::{PrivateKey, test_keys};
 use util::{Dir, TestServer};
@@ -297,17 +295,6 @@ fn a_sign_in_token_without_oauth_metadata_fails() {
     );
 }
 
-/// A client of the test server's API, from its credentials.json.
-fn client_of(server: &TestServer) -> Client {
-    let credentials = CredentialsFile::load(server.credentials()).expect("credentials.json");
-    let key = ApiKey {
-        key_id: credentials.key_id,
-        issuer_id: credentials.issuer_id,
-        private_key: PrivateKey::load(&credentials.private_key_path).expect("API key"),
-    };
-    Client::new(&server.url, key).expect("client")
-}
-
 /// Serves the reference site for `localhost` (certificate from the setup's CA) and asks the
 /// server's sandbox to check it: `POST /sandbox/v1/sites/check`.
 fn sandbox_check(setup: &Setup, server: &TestServer, url_host: &str) -> SiteReport {
@@ -344,7 +331,7 @@ fn sandbox_check(setup: &Setup, server: &TestServer, url_host: &str) -> SiteRepo
         app_id: Some(setup.app.clone()),
         page: Some(format!("{origin}/")),
     };
-    let client = client_of(server);
+    let client = server.client();
     let report = runtime
         .block_on(client.check_site(&request))
         .expect("the sandbox answers")
@@ -397,7 +384,7 @@ fn the_sandbox_reaches_private_targets_when_allowed() {
 #[test]
 fn the_sandbox_wants_a_url() {
     let setup = Setup::new(true);
-    let client = client_of(&setup.server);
+    let client = setup.server.client();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -245,6 +245,18 @@ impl TestServer {
         self.data_dir.join("credentials.json").display().to_string()
     }
 
+    /// A client of this server's API, from its credentials.json.
+    pub fn client(&self) -> altdist::client::Client {
+        let credentials = altdist::credentials::CredentialsFile::load(self.credentials())
+            .expect("credentials.json");
+        let key = altdist::client::ApiKey {
+            key_id: credentials.key_id,
+            issuer_id: credentials.issuer_id,
+            private_key: altdist::PrivateKey::load(&credentials.private_key_path).expect("API key"),
+        };
+        altdist::client::Client::new(&self.url, key).expect("client")
+    }
+
     /// Runs `altdist admin ...` on this server's database; returns stdout.
     pub fn admin(&self, dir: &Dir, args: &[&str]) -> String {
         let data_dir = self.data_dir.display().to_string();
