@@ -92,6 +92,12 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The 404 for a resource (`what`, like "alternative distribution package") that is not in
+    /// the caller's account.
+    pub fn not_in_account(what: &str, id: &str) -> Self {
+        Self::NotFound(format!("there is no {what} with id '{id}' in your account"))
+    }
+
     /// A 409 `ENTITY_ERROR.ATTRIBUTE.INVALID` blaming `pointer`.
     pub fn invalid_attribute(pointer: &str, detail: impl Into<String>) -> Self {
         Self::Conflict {

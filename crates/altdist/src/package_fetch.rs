@@ -511,6 +511,12 @@ fn expires_soon(expires: Option<&str>) -> bool {
         .is_ok_and(|at| at - time::OffsetDateTime::now_utc() < EXPIRY_MARGIN)
 }
 
+/// A variant's or delta's `url` and `urlExpirationDate`.
+fn file_url(attributes: Option<AltDistPackageFileAttributes>) -> (Option<String>, Option<String>) {
+    let attributes = attributes.unwrap_or_default();
+    (attributes.url, attributes.url_expiration_date)
+}
+
 /// A fresh URL for the file, read again from the API.
 async fn refresh(client: &Client, item: &mut Planned) -> Result<(), Error> {
     let (url, expires) = match item.kind {
@@ -519,22 +525,22 @@ async fn refresh(client: &Client, item: &mut Planned) -> Result<(), Error> {
             let attributes = version.attributes.unwrap_or_default();
             (attributes.url, attributes.url_expiration_date)
         }
-        Kind::Variant => {
-            let variant = client.get_package_variant(&item.id).await?.value.data;
-            let attributes = variant.attributes;
-            (
-                attributes.as_ref().and_then(|a| a.url.clone()),
-                attributes.and_then(|a| a.url_expiration_date),
-            )
-        }
-        Kind::Delta => {
-            let delta = client.get_package_delta(&item.id).await?.value.data;
-            let attributes = delta.attributes;
-            (
-                attributes.as_ref().and_then(|a| a.url.clone()),
-                attributes.and_then(|a| a.url_expiration_date),
-            )
-        }
+        Kind::Variant => file_url(
+            client
+                .get_package_variant(&item.id)
+                .await?
+                .value
+                .data
+                .attributes,
+        ),
+        Kind::Delta => file_url(
+            client
+                .get_package_delta(&item.id)
+                .await?
+                .value
+                .data
+                .attributes,
+        ),
     };
     item.url =
         url.ok_or_else(|| error(format!("the {} {} has no url", item.kind.name(), item.id)))?;

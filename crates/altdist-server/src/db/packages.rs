@@ -148,8 +148,9 @@ pub struct VersionQuery {
     pub app_version_states: Vec<String>,
     /// `filter[id]`.
     pub ids: Vec<String>,
-    /// The app version states `filter[appStoreState]` stands for.
-    pub app_store_states: Vec<String>,
+    /// The app version states `filter[appStoreState]` stands for; `Some` of none when it named
+    /// only App Store states no version can be in, which match nothing.
+    pub app_store_states: Option<Vec<String>>,
 }
 
 /// `AND column IN ($n, ...)` for each non-empty filter, numbering placeholders from `next`, and
@@ -174,17 +175,21 @@ fn in_clauses<'a>(filters: &[(&str, &'a [String])], mut next: usize) -> (String,
     (sql, values)
 }
 
-/// Whether every filter value could be stored: one with a NUL matches nothing (and PostgreSQL
-/// would refuse to compare it).
-fn storable_filters(query: &VersionQuery) -> bool {
-    version_filters(query)
-        .iter()
-        .all(|(_, values)| values.iter().all(|value| super::storable(value)))
+/// Whether no version can match `query`: a filter value with a NUL (which no row holds, and
+/// which PostgreSQL would refuse to compare), or App Store states no version is in.
+fn matches_nothing(query: &VersionQuery) -> bool {
+    query.app_store_states.as_ref().is_some_and(Vec::is_empty)
+        || !version_filters(query)
+            .iter()
+            .all(|(_, values)| values.iter().all(|value| super::storable(value)))
 }
 
 fn version_filters(query: &VersionQuery) -> [(&'static str, &[String]); 5] {
     [
-        ("v.app_version_state", &query.app_store_states),
+        (
+            "v.app_version_state",
+            query.app_store_states.as_deref().unwrap_or_default(),
+        ),
         ("v.platform", &query.platforms),
         ("v.version_string", &query.version_strings),
         ("v.app_version_state", &query.app_version_states),
@@ -200,7 +205,7 @@ pub async fn list_versions(
     query: &VersionQuery,
     page: PageAfter,
 ) -> Result<Vec<Listed<AppStoreVersionRow>>> {
-    if !super::storable(app) || !storable_filters(query) {
+    if !super::storable(app) || matches_nothing(query) {
         return Ok(Vec::new());
     }
     let (filters, values) = in_clauses(&version_filters(query), 5);
@@ -227,7 +232,7 @@ pub async fn count_versions(
     app: &str,
     query: &VersionQuery,
 ) -> Result<i64> {
-    if !super::storable(app) || !storable_filters(query) {
+    if !super::storable(app) || matches_nothing(query) {
         return Ok(0);
     }
     let (filters, values) = in_clauses(&version_filters(query), 3);

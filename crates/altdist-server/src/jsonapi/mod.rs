@@ -49,3 +49,9 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
         }
     }
 }
+
+/// `Some(members)` unless a sparse fieldset left every member out: a resource then carries no
+/// `attributes` (or `relationships`) object at all.
+pub fn unless_empty<T: Default + PartialEq>(members: T) -> Option<T> {
+    (members != T::default()).then_some(members)
+}

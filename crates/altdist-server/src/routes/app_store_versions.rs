@@ -130,14 +130,6 @@ fn resource(
         app_version_state: wants("appVersionState").then(|| row.app_version_state.clone()),
         created_date: wants("createdDate").then(|| row.created_at.clone()),
     };
-    let any_attribute = attributes
-        != AppStoreVersionAttributes {
-            platform: None,
-            version_string: None,
-            app_store_state: None,
-            app_version_state: None,
-            created_date: None,
-        };
     let version_path = path(&row.id);
     let relationships = AppStoreVersionRelationships {
         app: wants("app").then(|| Relationship {
@@ -166,13 +158,11 @@ fn resource(
             }
         }),
     };
-    let any_relationship =
-        relationships.app.is_some() || relationships.alternative_distribution_package.is_some();
     AppStoreVersion {
         kind: AppStoreVersionType::Value,
         id: row.id,
-        attributes: any_attribute.then_some(attributes),
-        relationships: any_relationship.then_some(relationships),
+        attributes: jsonapi::unless_empty(attributes),
+        relationships: jsonapi::unless_empty(relationships),
         links: Some(ResourceLinks {
             self_link: Some(state.url(&version_path)),
         }),
@@ -190,24 +180,19 @@ pub async fn list_app_store_versions(
     let page = params.page_after()?;
     let fields = params.list(FIELDS.name);
     super::apps::find_own_app(&state, &caller, &app).await?;
-    let mut query = VersionQuery {
+    let query = VersionQuery {
         platforms: params.list("filter[platform]").unwrap_or_default(),
         version_strings: params.list("filter[versionString]").unwrap_or_default(),
         app_version_states: params.list("filter[appVersionState]").unwrap_or_default(),
         ids: params.list("filter[id]").unwrap_or_default(),
-        app_store_states: Vec::new(),
+        app_store_states: params.list("filter[appStoreState]").map(|wanted| {
+            wanted
+                .iter()
+                .filter_map(|state| app_version_states_of(state))
+                .map(str::to_owned)
+                .collect()
+        }),
     };
-    if let Some(app_store_states) = params.list("filter[appStoreState]") {
-        query.app_store_states = app_store_states
-            .iter()
-            .filter_map(|wanted| app_version_states_of(wanted))
-            .map(str::to_owned)
-            .collect();
-        if query.app_store_states.is_empty() {
-            // Only App Store states no version can be in: an empty page, not every version.
-            query.ids = vec![String::new()];
-        }
-    }
     let total = db::packages::count_versions(&state.db, &caller.account, &app, &query).await?;
     let (rows, next) = db::split_page(
         db::packages::list_versions(&state.db, &caller.account, &app, &query, page).await?,

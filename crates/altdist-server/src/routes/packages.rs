@@ -248,11 +248,14 @@ fn to_many<T>(
     }
 }
 
+/// A to-many linkage as included: the ids shown, how many there are, the cap.
+type Linkage = (Vec<String>, i64, u32);
+
 /// The linkage a version carries when `include` names its variants or deltas.
 #[derive(Default)]
 struct VersionLinkage {
-    variants: Option<(Vec<String>, i64, u32)>,
-    deltas: Option<(Vec<String>, i64, u32)>,
+    variants: Option<Linkage>,
+    deltas: Option<Linkage>,
 }
 
 async fn version_resource(
@@ -281,11 +284,6 @@ async fn version_resource(
         file_checksum: wants("fileChecksum").then(|| row.manifest_sha256.clone()),
         state: wants("state").then(|| row.state.clone()),
     };
-    let any_attribute = attributes.url.is_some()
-        || attributes.url_expiration_date.is_some()
-        || attributes.version.is_some()
-        || attributes.file_checksum.is_some()
-        || attributes.state.is_some();
     let relationships = AltDistPackageVersionRelationships {
         variants: wants("variants").then(|| {
             to_many(
@@ -336,24 +334,19 @@ async fn version_resource(
             }
         }),
     };
-    let any_relationship = relationships.variants.is_some()
-        || relationships.deltas.is_some()
-        || relationships.alternative_distribution_package.is_some();
     Ok(AltDistPackageVersion {
         kind: AltDistPackageVersionType::Value,
         id: row.id.clone(),
-        attributes: any_attribute.then_some(attributes),
-        relationships: any_relationship.then_some(relationships),
+        attributes: jsonapi::unless_empty(attributes),
+        relationships: jsonapi::unless_empty(relationships),
         links: Some(ResourceLinks {
             self_link: Some(state.url(&path)),
         }),
     })
 }
 
-async fn file_resource<T>(
+async fn file_resource<T: FileType>(
     state: &AppState,
-    kind: FileKind,
-    type_value: T,
     row: &PackageFileRow,
     fields: Option<&[String]>,
 ) -> Result<AltDistPackageFile<T>, ApiError> {
@@ -376,16 +369,12 @@ async fn file_resource<T>(
             .then(|| row.key_blob.clone()),
         file_checksum: wants("fileChecksum").then(|| row.sha256.clone()),
     };
-    let any = attributes.url.is_some()
-        || attributes.url_expiration_date.is_some()
-        || attributes.alternative_distribution_key_blob.is_some()
-        || attributes.file_checksum.is_some();
     Ok(AltDistPackageFile {
-        kind: type_value,
+        kind: T::default(),
         id: row.id.clone(),
-        attributes: any.then_some(attributes),
+        attributes: jsonapi::unless_empty(attributes),
         links: Some(ResourceLinks {
-            self_link: Some(state.url(&file_path(kind, &row.id))),
+            self_link: Some(state.url(&file_path(T::KIND, &row.id))),
         }),
     })
 }
@@ -651,11 +640,7 @@ async fn find_own_package(
 ) -> Result<PackageRow, ApiError> {
     db::packages::find_package(&state.db, &caller.account, id)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "there is no alternative distribution package with id '{id}' in your account"
-            ))
-        })
+        .ok_or_else(|| ApiError::not_in_account("alternative distribution package", id))
 }
 
 /// `GET /v1/alternativeDistributionPackages/{id}`
@@ -720,6 +705,37 @@ pub async fn find_version_package_linkage(
     }))
 }
 
+/// The version's variants or deltas when `include` names them (`name`, capped by `limit_name`),
+/// and their linkage: ids, how many there are, the cap.
+async fn included_files<T: FileType>(
+    state: &AppState,
+    params: &Params,
+    version: &PackageVersionRow,
+    name: &str,
+    limit_name: &str,
+) -> Result<Option<(Vec<AltDistPackageFile<T>>, Linkage)>, ApiError> {
+    if !includes(params, name) {
+        return Ok(None);
+    }
+    let limit = limit_of(params, limit_name);
+    let page = PageAfter {
+        after: 0,
+        limit: i64::from(limit),
+    };
+    let total = db::packages::count_package_files(&state.db, &version.id, T::KIND).await?;
+    let (rows, _) = db::split_page(
+        db::packages::list_package_files(&state.db, &version.id, T::KIND, page).await?,
+        page,
+    );
+    let fields = params.list(T::FIELDS.name);
+    let mut files = Vec::with_capacity(rows.len());
+    for row in &rows {
+        files.push(file_resource::<T>(state, row, fields.as_deref()).await?);
+    }
+    let ids = rows.into_iter().map(|row| row.id).collect();
+    Ok(Some((files, (ids, total, limit))))
+}
+
 /// The included resources of versions, and each version's linkage, for `include`.
 async fn version_inclusions(
     state: &AppState,
@@ -728,52 +744,24 @@ async fn version_inclusions(
     included: &mut Vec<PackageIncluded>,
 ) -> Result<VersionLinkage, ApiError> {
     let mut linkage = VersionLinkage::default();
-    for (kind, name, limit_name) in [
-        (FileKind::Variant, "variants", "limit[variants]"),
-        (FileKind::Delta, "deltas", "limit[deltas]"),
-    ] {
-        if !includes(params, name) {
-            continue;
-        }
-        let limit = limit_of(params, limit_name);
-        let page = PageAfter {
-            after: 0,
-            limit: i64::from(limit),
-        };
-        let total = db::packages::count_package_files(&state.db, &version.id, kind).await?;
-        let (rows, _) = db::split_page(
-            db::packages::list_package_files(&state.db, &version.id, kind, page).await?,
-            page,
-        );
-        for row in &rows {
-            included.push(match kind {
-                FileKind::Variant => PackageIncluded::Variant(
-                    file_resource(
-                        state,
-                        kind,
-                        AltDistPackageVariantType::Value,
-                        row,
-                        params.list(VARIANT_FIELDS.name).as_deref(),
-                    )
-                    .await?,
-                ),
-                FileKind::Delta => PackageIncluded::Delta(
-                    file_resource(
-                        state,
-                        kind,
-                        AltDistPackageDeltaType::Value,
-                        row,
-                        params.list(DELTA_FIELDS.name).as_deref(),
-                    )
-                    .await?,
-                ),
-            });
-        }
-        let ids = (rows.into_iter().map(|row| row.id).collect(), total, limit);
-        match kind {
-            FileKind::Variant => linkage.variants = Some(ids),
-            FileKind::Delta => linkage.deltas = Some(ids),
-        }
+    if let Some((files, ids)) = included_files::<AltDistPackageVariantType>(
+        state,
+        params,
+        version,
+        "variants",
+        "limit[variants]",
+    )
+    .await?
+    {
+        included.extend(files.into_iter().map(PackageIncluded::Variant));
+        linkage.variants = Some(ids);
+    }
+    if let Some((files, ids)) =
+        included_files::<AltDistPackageDeltaType>(state, params, version, "deltas", "limit[deltas]")
+            .await?
+    {
+        included.extend(files.into_iter().map(PackageIncluded::Delta));
+        linkage.deltas = Some(ids);
     }
     if includes(params, "alternativeDistributionPackage")
         && !included.iter().any(
@@ -859,11 +847,7 @@ async fn find_own_package_version(
 ) -> Result<PackageVersionRow, ApiError> {
     db::packages::find_package_version(&state.db, &caller.account, id)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "there is no alternative distribution package version with id '{id}' in your account"
-            ))
-        })
+        .ok_or_else(|| ApiError::not_in_account("alternative distribution package version", id))
 }
 
 /// `GET /v1/alternativeDistributionPackageVersions/{id}`
@@ -905,7 +889,7 @@ impl FileType for AltDistPackageVariantType {
     const FIELDS: Param = VARIANT_FIELDS;
     const COLLECTION_PARAMS: &'static [Param] = VARIANTS_PARAMS;
     const INSTANCE_PARAMS: &'static [Param] = VARIANT_PARAMS;
-    const NAME: &'static str = "variant";
+    const NAME: &'static str = "alternative distribution package variant";
 }
 
 impl FileType for AltDistPackageDeltaType {
@@ -913,7 +897,7 @@ impl FileType for AltDistPackageDeltaType {
     const FIELDS: Param = DELTA_FIELDS;
     const COLLECTION_PARAMS: &'static [Param] = DELTAS_PARAMS;
     const INSTANCE_PARAMS: &'static [Param] = DELTA_PARAMS;
-    const NAME: &'static str = "delta";
+    const NAME: &'static str = "alternative distribution package delta";
 }
 
 /// A page of the package version `id`'s variants or deltas: the rows, the next page, the page,
@@ -945,7 +929,7 @@ async fn list_files<T: FileType>(
     let fields = params.list(T::FIELDS.name);
     let mut data = Vec::with_capacity(rows.len());
     for row in &rows {
-        data.push(file_resource(&state, T::KIND, T::default(), row, fields.as_deref()).await?);
+        data.push(file_resource::<T>(&state, row, fields.as_deref()).await?);
     }
     let (links, meta) = jsonapi::paging_after(&state, uri.path(), &params, page, next, total);
     Ok(Json(CollectionDocument {
@@ -1026,15 +1010,10 @@ async fn find_file<T: FileType>(
     let params = Params::parse(&uri, T::INSTANCE_PARAMS)?;
     let row = db::packages::find_package_file(&state.db, &caller.account, T::KIND, &id)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "there is no alternative distribution package {} with id '{id}' in your account",
-                T::NAME
-            ))
-        })?;
+        .ok_or_else(|| ApiError::not_in_account(T::NAME, &id))?;
     let fields = params.list(T::FIELDS.name);
     Ok(Json(Document {
-        data: file_resource(&state, T::KIND, T::default(), &row, fields.as_deref()).await?,
+        data: file_resource::<T>(&state, &row, fields.as_deref()).await?,
         links: DocumentLinks {
             self_link: params.self_link(&state, uri.path()),
         },

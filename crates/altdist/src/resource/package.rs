@@ -69,7 +69,7 @@ pub struct AppStoreVersion {
 }
 
 /// The attributes of an App Store version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppStoreVersionAttributes {
     /// `IOS`, `MAC_OS`, `TV_OS` or `VISION_OS`.
@@ -90,7 +90,7 @@ pub struct AppStoreVersionAttributes {
 }
 
 /// The relationships of an App Store version that altdist serves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppStoreVersionRelationships {
     /// The app (Apple's document gives it by linkage only).
@@ -198,7 +198,7 @@ pub struct AltDistPackageVersionAttributes {
 }
 
 /// The relationships of a package version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AltDistPackageVersionRelationships {
     /// Its variants.
@@ -236,7 +236,7 @@ pub type AltDistPackageVariant = AltDistPackageFile<AltDistPackageVariantType>;
 pub type AltDistPackageDelta = AltDistPackageFile<AltDistPackageDeltaType>;
 
 /// The attributes of a variant or a delta.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AltDistPackageFileAttributes {
     /// Where to download the file, until `url_expiration_date`.
