@@ -62,6 +62,15 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
         }
     }
 
+    /// The value of `key` if it has not expired by `now` and `accept` takes it.
+    pub fn get_if<Q>(&self, key: &Q, now: i64, accept: impl FnOnce(&V) -> bool) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        self.get(key, now).filter(accept)
+    }
+
     /// Caches `value` until `expires_at`, unless something was removed since `generation`.
     pub fn insert(&self, key: K, value: V, expires_at: i64, generation: u64, now: i64) {
         let mut entries = self.lock();

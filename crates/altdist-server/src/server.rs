@@ -116,6 +116,8 @@ impl Running {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let watch = self.state.auth.spawn_revocation_watch(REVOCATION_POLL);
+        // Only now: on SQLite the serve lock, taken by `start`, is what makes the cache safe.
+        let read_caching = self.db.cache_reads();
         let outbox = Outbox::start(
             self.db.clone(),
             self.state.webhook_targets,
@@ -143,6 +145,7 @@ impl Running {
             () = grace => tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway"),
         }
         watch.abort();
+        read_caching.stop().await;
         // What is in flight gets its answer recorded; the rest is claimed again on the next start.
         outbox.stop(OutboxSettings::default().request_timeout).await;
         self.db.close().await;

@@ -52,6 +52,7 @@ pub mod nonces;
 pub mod packages;
 pub mod postgres;
 pub mod rate_limits;
+pub mod read_cache;
 pub mod sqlite;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_db;
@@ -105,6 +106,20 @@ impl Error {
 pub struct ServeLock(
     #[expect(dead_code, reason = "held for its lock, released on drop")] Option<std::fs::File>,
 );
+
+/// Reads served from memory while it lives: see [`Db::cache_reads`].
+#[derive(Debug)]
+pub struct ReadCaching(Option<postgres::read_cache::Peer>);
+
+impl ReadCaching {
+    /// Stops serving from memory; on PostgreSQL, leaves the peers so that no change waits for
+    /// this process.
+    pub async fn stop(self) {
+        if let Some(peer) = self.0 {
+            peer.leave().await;
+        }
+    }
+}
 
 /// A connection pool to one of the supported databases.
 #[derive(Debug, Clone)]
@@ -237,6 +252,31 @@ impl Db {
         match self {
             Self::Sqlite(sqlite) => sqlite.lock_for_serving().map(|file| ServeLock(Some(file))),
             Self::Postgres(_) => Ok(ServeLock(None)),
+        }
+    }
+
+    /// The keys this process keeps in memory ([`read_cache`]).
+    pub fn read_cache(&self) -> &read_cache::ReadCache {
+        match self {
+            Self::Sqlite(sqlite) => sqlite.read_cache(),
+            Self::Postgres(postgres) => postgres.read_cache(),
+        }
+    }
+
+    /// Starts serving key reads from memory, until the returned guard is stopped or dropped.
+    ///
+    /// On SQLite, call it only while holding [`Self::lock_for_serving`]: the cache is then
+    /// emptied by every change there is. On PostgreSQL this process joins the servers that
+    /// empty each other's caches (`postgres::read_cache`); needs a Tokio runtime.
+    pub fn cache_reads(&self) -> ReadCaching {
+        match self {
+            Self::Sqlite(sqlite) => {
+                sqlite.read_cache().open();
+                ReadCaching(None)
+            }
+            Self::Postgres(postgres) => {
+                ReadCaching(Some(postgres::read_cache::Peer::join(postgres)))
+            }
         }
     }
 

@@ -81,6 +81,8 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
     outbox: Option<altdist_server::webhooks::Outbox>,
+    /// Reads served from memory, as `altdist serve` does.
+    _read_caching: altdist_server::db::ReadCaching,
     // Last: dropped after the pool above, though it forces its connections closed anyway.
     _database: Option<TestDatabase>,
 }
@@ -178,12 +180,33 @@ impl TestServer {
     pub async fn start_with_rate_limit(backend: Backend, rate_limit: u32) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (db, database) = backend.open(dir.path()).await;
+        Self::serve(dir, db, database, rate_limit).await
+    }
+
+    /// A second server on this one's PostgreSQL database, as another `altdist serve` sharing
+    /// it: its own connections, caches and rate limiter.
+    pub async fn beside(&self) -> Self {
+        let database = self
+            ._database
+            .as_ref()
+            .expect("only a PostgreSQL database is shared by several servers");
+        let db = Db::connect(database.url()).await.unwrap();
+        Self::serve(tempfile::tempdir().unwrap(), db, None, 1_000_000).await
+    }
+
+    async fn serve(
+        dir: tempfile::TempDir,
+        db: Db,
+        database: Option<TestDatabase>,
+        rate_limit: u32,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let base = format!("http://{address}");
         let state = AppState::new(db.clone(), &base, rate_limit).with_package_store(
             PackageStore::new(dir.path().join("packages"), DEFAULT_URL_LIFETIME),
         );
+        let read_caching = db.cache_reads();
         let router = build_router(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
@@ -200,6 +223,7 @@ impl TestServer {
             _dir: dir,
             server,
             outbox: None,
+            _read_caching: read_caching,
             _database: database,
         }
     }

@@ -450,3 +450,116 @@ async fn accounts_never_see_each_other(backend: Backend) {
     );
 }
 backend_test!(accounts_never_see_each_other);
+
+/// Keys are served from memory (`db::read_cache`), but a key changed through one server is
+/// never read as it was through another sharing the database, however soon after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_deleted_on_one_server_is_gone_on_every_server_at_once() {
+    if altdist_server::db::test_db::server_url().is_none() {
+        return;
+    }
+    let one = TestServer::start_on(Backend::Postgres).await;
+    let other = one.beside().await;
+    let admin = one.admin().await;
+    let app = one.app(&admin.issuer, "com.example.shared").await;
+    let app_key_path = format!("/v1/apps/{app}/alternativeDistributionKey");
+    // Until both servers hold their lease, a read may not be cached: wait for one that is.
+    wait_until_cached(&other).await;
+    for round in 0..20 {
+        let created = one.create_key(&admin, &fresh_public_key(), None).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let id = created.json["data"]["id"].as_str().unwrap().to_owned();
+        let path = format!("{KEYS}/{id}");
+        // Read through the other server twice: the second read comes from its memory.
+        for _ in 0..2 {
+            assert_eq!(other.get(&admin, &path).await.status, 200, "round {round}");
+            let signing = other.get(&admin, &app_key_path).await;
+            assert_eq!(signing.json["data"]["id"], id.as_str(), "round {round}");
+        }
+        // An app-specific key takes over from the account-wide one at once, too.
+        let specific = one
+            .create_key(&admin, &fresh_public_key(), Some(&app))
+            .await;
+        assert_eq!(specific.status, 201, "{}", specific.text);
+        let signing = other.get(&admin, &app_key_path).await;
+        assert_eq!(signing.json["data"]["id"], specific.json["data"]["id"]);
+        let specific_path = format!("{KEYS}/{}", specific.json["data"]["id"].as_str().unwrap());
+        assert_eq!(one.delete(&admin, &specific_path).await.status, 204);
+
+        assert_eq!(one.delete(&admin, &path).await.status, 204);
+        // By the time the 204 is sent the other server has emptied its cache and said so.
+        assert_eq!(other.db.read_cache().key(&admin.issuer, &id), None);
+        let altdist_server::Db::Postgres(theirs) = &other.db else {
+            unreachable!()
+        };
+        let (acked, last): (i64, i64) = sqlx::query_as(
+            "SELECT acked, (SELECT last_value FROM read_cache_changes) FROM read_cache_peers WHERE instance = $1",
+        )
+        .bind(theirs.instance())
+        .fetch_one(theirs.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            acked, last,
+            "round {round}: the other server had not caught up"
+        );
+        other
+            .get(&admin, &path)
+            .await
+            .assert_error(404, "NOT_FOUND");
+        other
+            .get(&admin, &app_key_path)
+            .await
+            .assert_error(404, "NOT_FOUND");
+    }
+}
+
+/// Waits until `server` serves key reads from memory (its lease is held).
+async fn wait_until_cached(server: &TestServer) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let cache = server.db.read_cache();
+        let probe = altdist::resource::IssuerId("probe".into());
+        let row = altdist_server::db::alt_dist_keys::AltDistKeyRow {
+            id: "probe".into(),
+            app_id: None,
+            public_key: String::new(),
+        };
+        cache.keep_key(cache.generation(), &probe, &row);
+        if cache.key(&probe, "probe").is_some() {
+            cache.clear();
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never held its lease to serve keys from memory"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A server that stops (or loses its database connection) is not waited for beyond its lease,
+/// and one that left cleanly is not waited for at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_gone_does_not_hold_up_changes() {
+    if altdist_server::db::test_db::server_url().is_none() {
+        return;
+    }
+    let one = TestServer::start_on(Backend::Postgres).await;
+    let admin = one.admin().await;
+    let other = one.beside().await;
+    wait_until_cached(&other).await;
+    // Gone without leaving: its row stays, its lease lapses, and a change waits at most for
+    // the writer's limit.
+    drop(other);
+    let started = std::time::Instant::now();
+    let created = one.create_key(&admin, &fresh_public_key(), None).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let waited = started.elapsed();
+    assert!(
+        waited
+            < altdist_server::db::postgres::read_cache::WAIT_LIMIT
+                + std::time::Duration::from_secs(2),
+        "a change waited {waited:?} for a server that is gone"
+    );
+}

@@ -5,6 +5,7 @@
 //! a division by zero) the session goes on; a `FATAL` or `PANIC` ends it.
 
 pub mod nonces;
+pub mod read_cache;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use sqlx::error::DatabaseError;
 use sqlx::postgres::{PgDatabaseError, PgPool, PgSeverity};
 
 use super::lending::{Connections, Lendable};
+use super::read_cache::ReadCache;
 
 /// The connections of one server process to one PostgreSQL database.
 pub type PgConnections = Connections<Postgres>;
@@ -22,6 +24,9 @@ pub type PgConnections = Connections<Postgres>;
 pub struct PgDb {
     connections: PgConnections,
     nonces: Arc<nonces::Nonces>,
+    read_cache: Arc<ReadCache>,
+    /// This process among the servers sharing the database ([`read_cache`]).
+    instance: Arc<str>,
 }
 
 impl PgDb {
@@ -30,6 +35,8 @@ impl PgDb {
         Self {
             connections: Connections::new(pool),
             nonces: Arc::default(),
+            read_cache: Arc::default(),
+            instance: uuid::Uuid::new_v4().to_string().into(),
         }
     }
 
@@ -46,6 +53,16 @@ impl PgDb {
     /// The sandbox's nonces, decided by the database.
     pub fn nonces(&self) -> &nonces::Nonces {
         &self.nonces
+    }
+
+    /// The keys this process keeps in memory.
+    pub fn read_cache(&self) -> &ReadCache {
+        &self.read_cache
+    }
+
+    /// This process's name among the peers of [`read_cache`].
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 }
 

@@ -26,6 +26,7 @@ use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::lending::{Connections, Lendable};
+use super::read_cache::ReadCache;
 
 /// A SQLite database: its connections, the turn its writers take, and the sandbox's nonces.
 #[derive(Debug, Clone)]
@@ -33,6 +34,7 @@ pub struct SqliteDb {
     connections: Connections<Sqlite>,
     writers: WriteTurn,
     nonces: Arc<nonces::Nonces>,
+    read_cache: Arc<ReadCache>,
 }
 
 /// This process's turn to write to one SQLite database, shared by all its writers.
@@ -63,12 +65,19 @@ impl SqliteDb {
             connections: Connections::new(pool),
             writers: WriteTurn::default(),
             nonces: Arc::default(),
+            read_cache: Arc::default(),
         }
     }
 
     /// The sandbox's nonces: decided in this process's memory, logged in the database.
     pub fn nonces(&self) -> &nonces::Nonces {
         &self.nonces
+    }
+
+    /// The keys this process keeps in memory: served once it holds the serve lock, as no other
+    /// process changes them then.
+    pub fn read_cache(&self) -> &ReadCache {
+        &self.read_cache
     }
 
     /// Claims the database for this `altdist serve` process, until the returned file is
