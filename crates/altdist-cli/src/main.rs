@@ -9,6 +9,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than the system's allocator: a request allocates a few dozen small blocks
+/// (its buffers, its document's strings), and glibc's allocator was a tenth of the server's
+/// CPU (docs/PERFORMANCE.md, "Allocation").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// altdist: alternative distribution keys and ES256 tokens for Apple's web distribution and
 /// alternative marketplaces, and a server that speaks the App Store Connect API for them.
 ///

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::http::{HeaderValue, Request};
-use tower_http::request_id::{MakeRequestId, RequestId};
+use axum::http::HeaderValue;
 use uuid::Uuid;
 
 /// Request ids shaped as UUIDs (version 8, RFC 9562's custom layout): 60 random bits drawn from
@@ -39,17 +38,18 @@ impl RequestIds {
     }
 }
 
-impl Default for RequestIds {
-    fn default() -> Self {
-        Self::new()
+impl RequestIds {
+    /// The next id, as the `x-request-id` header's value.
+    pub fn next_header_value(&self) -> HeaderValue {
+        let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+        let text = self.next_id().hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).expect("a UUID is a valid header value")
     }
 }
 
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
-        let text = self.next_id().hyphenated().encode_lower(&mut text);
-        HeaderValue::from_str(text).ok().map(RequestId::new)
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -79,9 +79,8 @@ mod tests {
 
     #[test]
     fn the_header_is_the_hyphenated_uuid() {
-        let request = Request::new(());
-        let id = RequestIds::new().make_request_id(&request).unwrap();
-        let text = id.header_value().to_str().unwrap();
+        let id = RequestIds::new().next_header_value();
+        let text = id.to_str().unwrap();
         assert_eq!(
             Uuid::parse_str(text).unwrap().hyphenated().to_string(),
             text

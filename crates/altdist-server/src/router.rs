@@ -7,13 +7,12 @@ use altdist::sandbox::{INSTALL_VERIFY_PATH, MARKETPLACE_VERIFY_PATH};
 use altdist::site_check::SITE_CHECK_PATH;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::app::AppState;
 use crate::auth;
@@ -161,7 +160,10 @@ pub fn build_router(state: AppState) -> Router {
             auth::authenticate,
         ));
 
-    let limit = state.auth.rate_limiter().limit();
+    let envelope = Envelope {
+        request_ids: RequestIds::new(),
+        rate_limit: state.auth.rate_limiter().limit(),
+    };
     let api = Router::new()
         .merge(v1)
         .route("/health", get(health::find_health))
@@ -174,42 +176,84 @@ pub fn build_router(state: AppState) -> Router {
     // `Router::layer`, which wraps each route: there a 405 would pass through them before the
     // method router adds its `Allow` header.
     let service = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::x_request_id(RequestIds::new()))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(middleware::from_fn(access_log))
+        .layer(middleware::from_fn_with_state(envelope, envelope_layer))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
         }))
-        .layer(middleware::from_fn_with_state(
-            limit,
-            default_rate_limit_header,
-        ))
-        .layer(middleware::from_fn(require_json_accept))
-        .layer(middleware::from_fn(errors_as_json))
         .service(api);
     Router::new().fallback_service(service)
 }
 
-/// The access log: one line per answered request, with its request id, method, path (never the
-/// query, which may be long, nor a header: they carry the bearer token), status and latency.
+/// What every request and response goes through, around the routes.
+#[derive(Debug, Clone)]
+struct Envelope {
+    request_ids: RequestIds,
+    /// Requests per key per hour, for the `X-Rate-Limit` of responses no key was charged for.
+    rate_limit: u32,
+}
+
+/// Around every request, in one layer (each layer costs a boxed future and its moves on every
+/// request: docs/PERFORMANCE.md, "One layer"):
 ///
-/// One event and no span: a span per request cost the server about as much as the line itself
-/// (its fields formatted on creation, entered and left at every poll). Lines logged while
-/// handling a request do not carry its id; an unexpected error's line carries the error id its
-/// response shows.
-async fn access_log(request: Request, next: Next) -> Response {
-    if !tracing::enabled!(target: ACCESS_LOG, tracing::Level::INFO) {
-        return next.run(request).await;
-    }
+/// * its `x-request-id`, made when the client sent none, and echoed on the response;
+/// * 406 when the `Accept` header rules out JSON, the only thing the API writes (downloads aside,
+///   which answer with the file);
+/// * the bodiless 405 axum writes itself turned into the contract's JSON error, its `Allow`
+///   header kept;
+/// * `X-Rate-Limit` on every response: those no key was charged for show the full budget;
+/// * the access log: one line per answered request, with its request id, method, path (never the
+///   query, which may be long, nor a header: they carry the bearer token), status and latency.
+///
+/// The access log is one event and no span: a span per request cost the server about as much as
+/// the line itself (its fields formatted on creation, entered and left at every poll). Lines
+/// logged while handling a request do not carry its id; an unexpected error's line carries the
+/// error id its response shows.
+async fn envelope_layer(
+    State(envelope): State<Envelope>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
+    let request_id = match request.headers().get(REQUEST_ID) {
+        Some(id) => id.clone(),
+        None => {
+            let id = envelope.request_ids.next_header_value();
+            request.headers_mut().insert(REQUEST_ID, id.clone());
+            id
+        }
+    };
     // Clones share the request's buffer: no copy, no allocation.
     let (method, uri) = (request.method().clone(), request.uri().clone());
-    let id = request.headers().get(REQUEST_ID).cloned();
-    let response = next.run(request).await;
-    let id = id.as_ref().and_then(|id| id.to_str().ok()).unwrap_or("-");
+    let mut response = if accepts_json_response(&request) {
+        let response = next.run(request).await;
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED
+            && !response.headers().contains_key(header::CONTENT_TYPE)
+        {
+            method_not_allowed_as_json(&method, &uri, &response)
+        } else {
+            response
+        }
+    } else {
+        (
+            StatusCode::NOT_ACCEPTABLE,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+            "Not Acceptable: this API answers only with application/json; send Accept: application/json\n",
+        )
+            .into_response()
+    };
+    let headers = response.headers_mut();
+    if !headers.contains_key(rate_limit::HEADER) {
+        headers.insert(
+            rate_limit::HEADER,
+            RateDecision::unmetered(envelope.rate_limit).header_value(),
+        );
+    }
+    if !headers.contains_key(REQUEST_ID) {
+        headers.insert(REQUEST_ID, request_id.clone());
+    }
     tracing::info!(
         target: ACCESS_LOG,
-        request_id = id,
+        request_id = request_id.to_str().unwrap_or("-"),
         method = %method,
         path = uri.path(),
         status = response.status().as_u16(),
@@ -226,16 +270,8 @@ async fn path_not_found(uri: Uri) -> ApiError {
     ))
 }
 
-/// Turns the bodiless errors axum writes itself (405 from a method router) into the contract's
-/// JSON errors, keeping their headers (`Allow`).
-async fn errors_as_json(request: Request, next: Next) -> Response {
-    let (method, uri) = (request.method().clone(), request.uri().clone());
-    let response = next.run(request).await;
-    if response.status() != StatusCode::METHOD_NOT_ALLOWED
-        || response.headers().contains_key(header::CONTENT_TYPE)
-    {
-        return response;
-    }
+/// The bodiless 405 axum writes itself as the contract's JSON error, with its headers (`Allow`).
+fn method_not_allowed_as_json(method: &Method, uri: &Uri, response: &Response) -> Response {
     let allow = response
         .headers()
         .get(header::ALLOW)
@@ -250,27 +286,24 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
     .into_response()
 }
 
-/// 406 when the `Accept` header rules out JSON, the only thing the API writes (downloads
-/// aside, which answer with the file).
-async fn require_json_accept(request: Request, next: Next) -> Response {
+/// Whether the request's `Accept` headers let the API answer with JSON (always, for downloads).
+fn accepts_json_response(request: &Request) -> bool {
     if request.uri().path().starts_with(DOWNLOADS_PREFIX) {
-        return next.run(request).await;
+        return true;
     }
-    let acceptable = request
-        .headers()
-        .get_all(header::ACCEPT)
-        .iter()
-        .map(|value| value.to_str().map(accepts_json))
-        .collect::<Result<Vec<bool>, _>>();
-    match acceptable {
-        Ok(values) if values.is_empty() || values.contains(&true) => next.run(request).await,
-        _ => (
-            StatusCode::NOT_ACCEPTABLE,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
-            "Not Acceptable: this API answers only with application/json; send Accept: application/json\n",
-        )
-            .into_response(),
+    let mut accept = request.headers().get_all(header::ACCEPT).iter().peekable();
+    if accept.peek().is_none() {
+        return true;
     }
+    // A header that is not text refuses everything, as if nothing in it were acceptable.
+    let mut any_json = false;
+    for value in accept {
+        match value.to_str() {
+            Ok(value) => any_json |= accepts_json(value),
+            Err(_) => return false,
+        }
+    }
+    any_json
 }
 
 fn accepts_json(accept: &str) -> bool {
@@ -287,22 +320,6 @@ fn accepts_json(accept: &str) -> bool {
                 "application/json" | "application/*" | "*/*" | "application/vnd.api+json"
             )
     })
-}
-
-/// Every response carries `X-Rate-Limit`; those no key was charged for show the full budget.
-async fn default_rate_limit_header(
-    State(limit): State<u32>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let mut response = next.run(request).await;
-    if !response.headers().contains_key(rate_limit::HEADER) {
-        response.headers_mut().insert(
-            rate_limit::HEADER,
-            RateDecision::unmetered(limit).header_value(),
-        );
-    }
-    response
 }
 
 /// How long `altdist serve` waits for requests in flight when told to stop.

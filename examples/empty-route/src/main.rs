@@ -2,7 +2,7 @@
 //!
 //! `scripts/load-bench.sh` runs it next to the server, pinned and driven the same way, as the
 //! ceiling each route's throughput is measured against. Same axum features, same tokio
-//! multi-threaded runtime as `altdist serve`, no layers, no logging.
+//! multi-threaded runtime and allocator as `altdist serve`, no layers, no logging.
 //!
 //! Usage: `empty-route [ADDR]` (default `127.0.0.1:0`); prints `listening on http://ADDR` once it
 //! accepts connections.
@@ -11,6 +11,10 @@ use std::io::Write as _;
 
 use axum::Router;
 use axum::routing::get;
+
+/// The server's allocator, so that the baseline differs from it only in what a request does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::io::Result<()> {
     let listen = std::env::args()
