@@ -43,12 +43,31 @@ impl RateDecision {
 
     /// `user-hour-lim:<N>;user-hour-rem:<M>;`
     pub fn header_value(&self) -> HeaderValue {
-        let value = format!(
-            "user-hour-lim:{};user-hour-rem:{};",
-            self.limit, self.remaining
-        );
-        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+        // Written by hand: every response carries it, and `format!` cost a fiftieth of a key
+        // read's instructions.
+        let mut value = Vec::with_capacity(48);
+        value.extend_from_slice(b"user-hour-lim:");
+        push_decimal(&mut value, self.limit);
+        value.extend_from_slice(b";user-hour-rem:");
+        push_decimal(&mut value, self.remaining);
+        value.push(b';');
+        HeaderValue::from_maybe_shared(axum::body::Bytes::from(value))
+            .unwrap_or_else(|_| HeaderValue::from_static(""))
     }
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u32) {
+    let mut digits = [0_u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// How often a [`RateLimiter`] writes its counts and reads everyone else's.
@@ -244,7 +263,14 @@ impl RateLimiter {
             });
         }
         let mut counts = self.lock();
-        let count = counts.entry(key.clone()).or_default();
+        // Not `entry`, which would clone the key on every request.
+        if let Some(count) = counts.get_mut(key) {
+            return self.charge(count, minute);
+        }
+        self.charge(counts.entry(key.clone()).or_default(), minute)
+    }
+
+    fn charge(&self, count: &mut SharedCount, minute: i64) -> RateDecision {
         count.last_used = minute;
         let limit = i64::from(self.limit);
         let allowed = count.used() < limit;
