@@ -5,7 +5,9 @@ use sqlx::QueryBuilder;
 
 use super::{Db, Page, Result};
 
-/// An app as stored.
+/// An app as stored. Apps are never changed nor deleted once inserted, which lets
+/// [`super::read_cache`] keep them with no invalidation: a statement that changes one must
+/// empty that cache the way `alt_dist_keys` changes do.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AppRow {
     /// The Apple id.
@@ -145,7 +147,11 @@ pub async fn find(db: &Db, account: &IssuerId, id: &str) -> Result<Option<AppRow
     if !super::storable(id) {
         return Ok(None);
     }
-    on_pool!(db, |pool| {
+    let cache = db.read_cache();
+    if let Some(app) = cache.app(account, id) {
+        return Ok(Some(app));
+    }
+    let app: Option<AppRow> = on_pool!(db, |pool| {
         sqlx::query_as(
         "SELECT id, account_id, name, bundle_id, sku, primary_locale, marketplace, made_for_kids FROM apps WHERE id = $1 AND account_id = $2",
     )
@@ -153,7 +159,11 @@ pub async fn find(db: &Db, account: &IssuerId, id: &str) -> Result<Option<AppRow
     .bind(account.as_str())
     .fetch_optional(pool)
     .await
-    })
+    })?;
+    if let Some(app) = &app {
+        cache.keep_app(app);
+    }
+    Ok(app)
 }
 
 /// Every app of every account, for `altdist admin app list`.

@@ -15,6 +15,9 @@
 //!   through the same notification channel; one that loses its connection stops serving from
 //!   its cache before a writer stops waiting for it.
 //!
+//! Apps are cached too: they are never changed nor deleted once created (`db::apps` has no such
+//! statement), so a cached app is never stale, whichever process created it.
+//!
 //! Until [`ReadCache::open`] is called (or while the lease is lapsed) every read goes to the
 //! database, which is what short-lived processes such as `altdist admin` do.
 
@@ -24,6 +27,7 @@ use std::time::{Duration, Instant};
 use altdist::resource::IssuerId;
 
 use super::alt_dist_keys::AltDistKeyRow;
+use super::apps::AppRow;
 use crate::cache::TtlCache;
 
 /// Keys held at most; past that the cache starts over (see [`TtlCache`]).
@@ -32,6 +36,9 @@ const CAPACITY: usize = 10_000;
 /// How long an entry lives even if nothing empties the cache: a bound on staleness should every
 /// other guarantee fail.
 const ENTRY_TTL_SECONDS: i64 = 60;
+
+/// How long an app stays cached: it never changes, so this only makes room.
+const APP_TTL_SECONDS: i64 = 3_600;
 
 /// A cached key and the account it belongs to (keys are found by id, then checked to be the
 /// caller's: another account's key is exactly as unknown as a missing one).
@@ -49,6 +56,8 @@ pub struct ReadCache {
     /// The key that signs for an app (its own, else the account-wide one), by app id: app ids
     /// are unique across accounts.
     for_app: TtlCache<String, Cached>,
+    /// Apps by id; never emptied, as apps never change.
+    apps: TtlCache<String, AppRow>,
     /// Until when (milliseconds after `epoch`) entries may be served; 0: not at all.
     lease_until: AtomicU64,
     epoch: Instant,
@@ -62,6 +71,7 @@ impl Default for ReadCache {
         Self {
             by_id: TtlCache::new(CAPACITY),
             for_app: TtlCache::new(CAPACITY),
+            apps: TtlCache::new(CAPACITY),
             lease_until: AtomicU64::new(0),
             epoch: Instant::now(),
         }
@@ -149,6 +159,32 @@ impl ReadCache {
         entries
             .get_if(id, now, |cached| cached.account == *account)
             .map(|cached| cached.row)
+    }
+
+    /// The account's app `id`, if cached.
+    pub fn app(&self, account: &IssuerId, id: &str) -> Option<AppRow> {
+        if !self.serving() {
+            return None;
+        }
+        self.apps.get_if(id, altdist::jwt::unix_now(), |app| {
+            app.account_id == account.as_str()
+        })
+    }
+
+    /// Caches `app`.
+    pub fn keep_app(&self, app: &AppRow) {
+        if !self.serving() {
+            return;
+        }
+        let now = altdist::jwt::unix_now();
+        let generation = self.apps.generation();
+        self.apps.insert(
+            app.id.clone(),
+            app.clone(),
+            now + APP_TTL_SECONDS,
+            generation,
+            now,
+        );
     }
 
     /// Caches `row`, a key of `account` read after `generation` was taken.
@@ -258,6 +294,30 @@ mod tests {
         cache.keep_key_for_app(before, &account("a"), "app", &row("k"));
         assert_eq!(cache.key(&account("a"), "k"), None);
         assert_eq!(cache.key_for_app(&account("a"), "app"), None);
+    }
+
+    #[test]
+    fn apps_are_kept_and_found_only_in_their_account() {
+        let cache = ReadCache::default();
+        cache.open();
+        let app = AppRow {
+            id: "1".into(),
+            account_id: "a".into(),
+            name: "App".into(),
+            bundle_id: "com.example.app".into(),
+            sku: "APP".into(),
+            primary_locale: "en-US".into(),
+            marketplace: false,
+            made_for_kids: false,
+        };
+        cache.keep_app(&app);
+        assert_eq!(cache.app(&account("a"), "1"), Some(app));
+        assert_eq!(cache.app(&account("b"), "1"), None);
+        cache.clear();
+        assert!(
+            cache.app(&account("a"), "1").is_some(),
+            "key changes leave apps"
+        );
     }
 
     #[test]

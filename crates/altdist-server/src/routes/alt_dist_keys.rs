@@ -213,7 +213,6 @@ pub async fn delete_alt_dist_key(
     Params::parse(&uri, &[])?;
     caller.require_key_management("deleting an alternative distribution key")?;
     if db::alt_dist_keys::delete(&state.db, &caller.account, &id).await? {
-        state.sandbox.forget_key(&id);
         tracing::info!(key_id = %id, "deleted an alternative distribution key");
         Ok(StatusCode::NO_CONTENT)
     } else {

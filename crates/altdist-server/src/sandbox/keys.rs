@@ -14,19 +14,23 @@ const KEY_CACHE_CAPACITY: usize = 10_000;
 
 /// An alternative distribution key, parsed, with the app it is specific to.
 ///
-/// Apps are never changed or deleted once created, so the app is cached with its key.
+/// Keys never change once stored (a new key gets a new id), and apps neither, so the key is
+/// cached with its app.
 #[derive(Debug)]
 pub(super) struct CachedKey {
     pub(super) id: String,
     account: String,
+    /// The stored PEM, to tell that the cached parse is of the key stored now.
+    pem: String,
     pub(super) app: Option<AppInfo>,
     pub(super) public_key: PublicKey,
 }
 
-/// Parsed keys by id, so a verification costs no PEM parsing and no key query.
+/// Parsed keys by id, so that a verification costs no PEM parsing.
 ///
-/// A key deleted through this server leaves at once; a load that raced with the deletion is
-/// not cached ([`TtlCache`]).
+/// The stored row is read on every verification (from [`db::read_cache`] when it is there,
+/// which every server keeps coherent), and a parse is used only for the row it was made of: a
+/// key deleted on any server is gone here at once, and no staleness of its own is possible.
 #[derive(Debug)]
 pub(super) struct KeyCache(TtlCache<String, Arc<CachedKey>>);
 
@@ -36,14 +40,8 @@ impl Default for KeyCache {
     }
 }
 
-impl KeyCache {
-    pub(super) fn forget(&self, kid: &str) {
-        self.0.remove_where(|id, _| id == kid);
-    }
-}
-
-/// The key `kid` of `account`, from the cache or the database; `None` when the account has no
-/// such key (another account's key is exactly as unknown).
+/// The key `kid` of `account`, parsed; `None` when the account has no such key (another
+/// account's key is exactly as unknown).
 pub(super) async fn find_key(
     sandbox: &Sandbox,
     db: &Db,
@@ -51,26 +49,27 @@ pub(super) async fn find_key(
     kid: &str,
     now: i64,
 ) -> Result<Option<Arc<CachedKey>>, SandboxError> {
-    if let Some(key) = sandbox.keys.0.get(kid, now) {
-        return Ok((key.account == account.as_str()).then_some(key));
-    }
-    let generation = sandbox.keys.0.generation();
     let Some(row) = db::alt_dist_keys::find(db, account, kid).await? else {
         return Ok(None);
     };
-    cache_row(sandbox, db, account, row, generation, now)
-        .await
-        .map(Some)
+    parsed(sandbox, db, account, row, now).await.map(Some)
 }
 
-async fn cache_row(
+/// `row`'s parsed key, from the cache when it was parsed from that very row.
+async fn parsed(
     sandbox: &Sandbox,
     db: &Db,
     account: &IssuerId,
     row: db::alt_dist_keys::AltDistKeyRow,
-    generation: u64,
     now: i64,
 ) -> Result<Arc<CachedKey>, SandboxError> {
+    if let Some(key) = sandbox.keys.0.get(&row.id, now)
+        && key.account == account.as_str()
+        && key.pem == row.public_key
+    {
+        return Ok(key);
+    }
+    let generation = sandbox.keys.0.generation();
     let public_key =
         PublicKey::from_pem(&row.public_key).map_err(|source| SandboxError::StoredKey {
             id: row.id.clone(),
@@ -85,6 +84,7 @@ async fn cache_row(
     let key = Arc::new(CachedKey {
         id: row.id,
         account: account.to_string(),
+        pem: row.public_key,
         app,
         public_key,
     });
@@ -105,16 +105,9 @@ pub(super) async fn find_key_for_app(
     app: &str,
     now: i64,
 ) -> Result<Option<Arc<CachedKey>>, SandboxError> {
-    // Read before the query, so a deletion racing with it keeps the row out of the cache.
-    let generation = sandbox.keys.0.generation();
     let Some(row) = db::alt_dist_keys::find_for_app(db, account, &AppId(app.to_owned())).await?
     else {
         return Ok(None);
     };
-    match sandbox.keys.0.get(&row.id, now) {
-        Some(key) => Ok(Some(key)),
-        None => cache_row(sandbox, db, account, row, generation, now)
-            .await
-            .map(Some),
-    }
+    parsed(sandbox, db, account, row, now).await.map(Some)
 }

@@ -47,10 +47,7 @@ pub enum SandboxError {
 /// can be forgotten after a bounded time: see [`nonce_retention`].
 pub const MAX_INSTALL_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
-/// How long a cached key is trusted before it is read from the database again.
-///
-/// A key deleted through this server leaves the cache at once; one deleted by another server
-/// sharing the database leaves it within this time.
+/// How long a parsed key is kept (each use checks it against the stored row first).
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// The longest a nonce is kept after it is recorded.
@@ -75,11 +72,6 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Forgets the cached key `kid` at once (call it when the key is deleted).
-    pub fn forget_key(&self, kid: &str) {
-        self.keys.forget(kid);
-    }
-
     /// Checks an install verification token of `account` as Apple would, and records its
     /// nonce: only when the signature verified (so nobody without the key can burn a
     /// developer's nonces) and the token is within its validity (so every recorded nonce can be

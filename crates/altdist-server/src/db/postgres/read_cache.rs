@@ -148,9 +148,15 @@ impl Drop for Peer {
 
 async fn listen(db: PgDb, sent: Sent) {
     let cache = db.read_cache();
+    // A connection of its own, outside the server's pool: a listener holds its connection for
+    // good, and one of the pool's would be missed by the statements that count on having all
+    // of them (`crate::db::lending`).
+    let own = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(db.pool().connect_options().as_ref().clone());
     loop {
         cache.revoke_lease();
-        let mut listener = match PgListener::connect_with(db.pool()).await {
+        let mut listener = match PgListener::connect_with(&own).await {
             Ok(listener) => listener,
             Err(err) => {
                 tracing::warn!(
