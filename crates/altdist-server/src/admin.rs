@@ -229,6 +229,12 @@ async fn delta_sources(
     }
     let new_version = spec.version_string.trim();
     let existing = db::packages::versions_of_app(db, app, &spec.platform).await?;
+    // Said before any delta is computed, which may take a while; the insert checks again.
+    anyhow::ensure!(
+        existing.iter().all(|row| row.version_string != new_version),
+        "the app {app} has a {} version {new_version} already",
+        spec.platform
+    );
     let mut sources: Vec<DeltaSource> = Vec::new();
     for from in &spec.delta_from {
         let from = from.trim();

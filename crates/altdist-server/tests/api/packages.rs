@@ -401,6 +401,12 @@ async fn deltas_start_from_an_earlier_version_with_a_stored_package(backend: Bac
             .await,
     );
     assert!(itself.contains("is the version being created"), "{itself}");
+    let again = refused(
+        server
+            .try_app_store_version(&app, "1.0", "READY_FOR_DISTRIBUTION", &[&second], &["0.9"])
+            .await,
+    );
+    assert!(again.contains("has a IOS version 1.0 already"), "{again}");
     let twice = refused(
         server
             .try_app_store_version(
