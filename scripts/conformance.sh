@@ -84,9 +84,12 @@ start_server() {
   for n in 1 2 3; do
     app=$("$ALTDIST" admin --data-dir "$DATA_DIR" "${database[@]}" app create --name "Conformance App $n" --bundle-id "com.example.conformance$n" --sku "SKU$n")
   done
-  # A version with a build, so the package operations have something to find.
+  # Versions with a build, so the package operations have something to find: 1.0, and 1.1 with a
+  # delta from 1.0 that altdist computes, so the deltas have one too.
   head -c 65536 /dev/urandom >"$WORK/build.ipa"
+  { cat "$WORK/build.ipa"; head -c 4096 /dev/urandom; } >"$WORK/build-1.1.ipa"
   "$ALTDIST" admin --data-dir "$DATA_DIR" "${database[@]}" app version create --app "$app" --version 1.0 --package "$WORK/build.ipa" >/dev/null
+  "$ALTDIST" admin --data-dir "$DATA_DIR" "${database[@]}" app version create --app "$app" --version 1.1 --package "$WORK/build-1.1.ipa" --delta-from 1.0 >/dev/null
   "$ALTDIST" admin --data-dir "$DATA_DIR" "${database[@]}" app create --name "Marketplace" --bundle-id com.example.marketplace --marketplace >/dev/null
 }
 

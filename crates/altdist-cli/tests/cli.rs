@@ -491,3 +491,44 @@ fn the_binary_seeds_randomness_from_the_os_not_a_cpu_jitter_collector() {
         "the altdist binary links aws-lc's CPU jitter entropy collector; build it from the repository root so that .cargo/config.toml sets AWS_LC_SYS_NO_JITTER_ENTROPY=1"
     );
 }
+
+#[test]
+fn serve_takes_download_url_ttl_and_still_its_older_names() {
+    let dir = Dir::new();
+    let help = dir.altdist(&["serve", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("--download-url-ttl <SECONDS>") && text.contains("ALTDIST_DOWNLOAD_URL_TTL"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("lifetime <"),
+        "the older name stays hidden: {text}"
+    );
+    // The older flag is the same option: its value is checked as --download-url-ttl's.
+    for flag in ["--download-url-ttl", "--download-url-lifetime"] {
+        let output = dir.altdist(&["serve", flag, "0"]);
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        let stderr = stderr(&output);
+        assert!(
+            stderr.contains("'--download-url-ttl <SECONDS>'")
+                && stderr.contains("from 1 to 604800"),
+            "{flag}: {stderr}"
+        );
+    }
+    // The older variable is read too, and checked the same way, before anything starts.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_altdist"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .env_remove("ALTDIST_DOWNLOAD_URL_TTL")
+        .env("ALTDIST_DOWNLOAD_URL_LIFETIME", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("invalid ALTDIST_DOWNLOAD_URL_LIFETIME '0'"),
+        "{}",
+        stderr(&output)
+    );
+}

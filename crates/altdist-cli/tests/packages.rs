@@ -27,11 +27,14 @@ struct Setup {
     dir: Dir,
     server: TestServer,
     app: String,
+    /// Version 1.1.0's build.
+    earlier: Vec<u8>,
+    /// Version 1.2.0's build: 1.1.0's with changes.
     phone: Vec<u8>,
-    delta: Vec<u8>,
 }
 
-/// A server with an app, its key, a version of one variant and one delta, and its package.
+/// A server with an app, its key, a version 1.1.0, a version 1.2.0 of one variant with a delta
+/// from 1.1.0 (computed by altdist), and 1.2.0's package.
 fn setup(extra: &[&str]) -> Setup {
     let dir = Dir::new();
     let server = TestServer::start(&dir, extra);
@@ -47,10 +50,26 @@ fn setup(extra: &[&str]) -> Setup {
         "--output",
         "json",
     ]);
-    let phone = app_bytes(3_000_000, 1);
-    let delta = app_bytes(400_000, 2);
+    let earlier = app_bytes(3_000_000, 1);
+    let mut phone = earlier.clone();
+    phone[100_000..100_400].copy_from_slice(&app_bytes(400, 2));
+    phone.extend_from_slice(&app_bytes(50_000, 3));
+    let earlier_path = dir.write("Phone-1.1.0.ipa", &earlier);
     let phone_path = dir.write("Phone.ipa", &phone);
-    let delta_path = dir.write("Delta.ipa", &delta);
+    server.admin(
+        &dir,
+        &[
+            "app",
+            "version",
+            "create",
+            "--app",
+            &app,
+            "--version",
+            "1.1.0",
+            "--package",
+            &earlier_path.display().to_string(),
+        ],
+    );
     let created = server.admin(
         &dir,
         &[
@@ -65,7 +84,6 @@ fn setup(extra: &[&str]) -> Setup {
             &phone_path.display().to_string(),
             "--delta-from",
             "1.1.0",
-            &delta_path.display().to_string(),
             "--json",
         ],
     );
@@ -80,8 +98,8 @@ fn setup(extra: &[&str]) -> Setup {
         dir,
         server,
         app,
+        earlier,
         phone,
-        delta,
     }
 }
 
@@ -110,6 +128,31 @@ fn file_of<'a>(report: &'a Value, kind: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {kind} in {report}"))
 }
 
+/// The standard `bspatch` (Debian's `bsdiff` package) applies altdist's deltas too; skipped
+/// with a notice where it is not installed.
+fn bspatch_agrees(setup: &Setup, delta: &std::path::Path) {
+    let Ok(found) = std::process::Command::new("sh")
+        .args(["-c", "command -v bspatch"])
+        .output()
+    else {
+        return;
+    };
+    if !found.status.success() {
+        eprintln!("NOTICE: bspatch not found (apt-get install bsdiff); checked with qbsdiff only");
+        return;
+    }
+    let old = setup.dir.write("bspatch-old.ipa", &setup.earlier);
+    let new = setup.dir.join("bspatch-new.ipa");
+    let status = std::process::Command::new("bspatch")
+        .arg(&old)
+        .arg(&new)
+        .arg(delta)
+        .status()
+        .unwrap();
+    assert!(status.success(), "bspatch failed: {status}");
+    assert_eq!(std::fs::read(&new).unwrap(), setup.phone);
+}
+
 #[test]
 fn fetch_lays_out_a_verified_package_and_resumes() {
     let setup = setup(&[]);
@@ -121,16 +164,29 @@ fn fetch_lays_out_a_verified_package_and_resumes() {
     let variant = file_of(&report, "variant");
     let variant_path = out.join(variant["path"].as_str().unwrap());
     assert_eq!(std::fs::read(&variant_path).unwrap(), setup.phone);
+    // The delta altdist computed from 1.1.0's stored file: a bsdiff patch, small, that turns
+    // 1.1.0's build into 1.2.0's.
     let delta = file_of(&report, "delta");
-    assert_eq!(
-        std::fs::read(out.join(delta["path"].as_str().unwrap())).unwrap(),
-        setup.delta
+    let delta_path = out.join(delta["path"].as_str().unwrap());
+    let patch = std::fs::read(&delta_path).unwrap();
+    assert!(patch.starts_with(b"BSDIFF40"));
+    assert!(
+        patch.len() < setup.phone.len() / 10,
+        "{} bytes",
+        patch.len()
     );
+    assert_eq!(
+        altdist_server::delta::apply(&setup.earlier, &patch).unwrap(),
+        setup.phone
+    );
+    bspatch_agrees(&setup, &delta_path);
     // The manifest places each file where the package layout says.
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["variants"][0]["path"], variant["path"]);
     assert_eq!(manifest["deltas"][0]["fromVersion"], "1.1.0");
+    assert_eq!(manifest["deltas"][0]["format"], "BSDIFF40");
+    assert_eq!(manifest["deltas"][0]["toSha256"], variant["fileChecksum"]);
     let summary: Value =
         serde_json::from_slice(&std::fs::read(out.join("package.json")).unwrap()).unwrap();
     assert_eq!(summary, report);
@@ -147,15 +203,15 @@ fn fetch_lays_out_a_verified_package_and_resumes() {
     std::fs::write(&part, &setup.phone[..1_500_000]).unwrap();
     std::fs::remove_file(&variant_path).unwrap();
     // A damaged delta.
-    let delta_path = out.join(delta["path"].as_str().unwrap());
-    let mut damaged = setup.delta.clone();
-    damaged[1000] ^= 0xff;
+    let mut damaged = patch.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0xff;
     std::fs::write(&delta_path, damaged).unwrap();
 
     let again = fetch(&setup, "site");
     assert_eq!(std::fs::read(&variant_path).unwrap(), setup.phone);
     assert!(!part.exists(), "the .part is renamed into place");
-    assert_eq!(std::fs::read(&delta_path).unwrap(), setup.delta);
+    assert_eq!(std::fs::read(&delta_path).unwrap(), patch);
     assert_eq!(again["files"], report["files"]);
 
     // Run once more: every file is in place and verified, and the run says so.
@@ -180,7 +236,7 @@ fn fetch_lays_out_a_verified_package_and_resumes() {
 
 #[test]
 fn fetch_reads_an_expiring_url_again_and_explains_what_is_missing() {
-    let setup = setup(&["--download-url-lifetime", "10"]);
+    let setup = setup(&["--download-url-ttl", "10"]);
     let output = setup.dir.altdist(&[
         "packages",
         "fetch",
@@ -218,4 +274,68 @@ fn fetch_reads_an_expiring_url_again_and_explains_what_is_missing() {
         "{}",
         util::describe(&missing)
     );
+}
+
+#[test]
+fn delta_from_takes_an_earlier_version_and_says_which_exist() {
+    let setup = setup(&[]);
+    let package = setup.dir.write("Later.ipa", &setup.phone);
+    let create = |version: &str, from: &str| {
+        setup.dir.altdist(&[
+            "admin",
+            "--data-dir",
+            &setup.server.data_dir.display().to_string(),
+            "app",
+            "version",
+            "create",
+            "--app",
+            &setup.app,
+            "--version",
+            version,
+            "--package",
+            &package.display().to_string(),
+            "--delta-from",
+            from,
+        ])
+    };
+    let unknown = create("1.3.0", "1.0.0");
+    assert!(!unknown.status.success());
+    let stderr = util::stderr(&unknown);
+    assert!(
+        stderr.contains("has no IOS version 1.0.0")
+            && stderr.contains("its IOS versions: 1.1.0, 1.2.0"),
+        "{stderr}"
+    );
+    let itself = create("1.3.0", "1.3.0");
+    assert!(!itself.status.success());
+    assert!(
+        util::stderr(&itself).contains("is the version being created"),
+        "{}",
+        util::describe(&itself)
+    );
+    // The form that took a file is gone: the file is refused, not taken for a version.
+    let old_form = setup.dir.altdist(&[
+        "admin",
+        "--data-dir",
+        &setup.server.data_dir.display().to_string(),
+        "app",
+        "version",
+        "create",
+        "--app",
+        &setup.app,
+        "--version",
+        "1.3.0",
+        "--package",
+        &package.display().to_string(),
+        "--delta-from",
+        "1.1.0",
+        &package.display().to_string(),
+    ]);
+    assert_eq!(
+        old_form.status.code(),
+        Some(2),
+        "{}",
+        util::describe(&old_form)
+    );
+    assert!(create("1.3.0", "1.2.0").status.success());
 }

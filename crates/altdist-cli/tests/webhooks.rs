@@ -144,7 +144,7 @@ fn event_id(body: &[u8]) -> String {
 #[test]
 fn deliveries_in_flight_at_sigkill_all_arrive_after_a_restart() {
     let dir = Dir::new();
-    let server = TestServer::start(&dir, &[]);
+    let server = TestServer::start(&dir, &["--allow-private-targets"]);
     let app = server.create_app(&dir, "Crash App", "com.example.crash");
     let token = token(&server.data_dir);
     let receiver = Receiver::default();
@@ -189,7 +189,10 @@ fn deliveries_in_flight_at_sigkill_all_arrive_after_a_restart() {
     server.child.wait().unwrap();
     receiver.hang.store(false, Ordering::SeqCst);
 
-    let again = TestServer::spawn(&server.data_dir, &[]);
+    // The variable instead of the flag, as a container would set it.
+    let again = TestServer::spawn_with(&server.data_dir, &[], |command| {
+        command.env("ALTDIST_ALLOW_PRIVATE_TARGETS", "1");
+    });
     let started = Instant::now();
     loop {
         let arrived: HashSet<String> = receiver
@@ -259,7 +262,7 @@ fn two_servers_on_postgres_deliver_each_event_once_between_them() {
         .map(|n| {
             TestServer::spawn(
                 &dir.join(&format!("data{n}")),
-                &["--database-url", database.url()],
+                &["--database-url", database.url(), "--allow-private-targets"],
             )
         })
         .collect();
@@ -341,7 +344,7 @@ fn two_servers_on_postgres_deliver_each_event_once_between_them() {
 #[test]
 fn webhooks_listen_prints_verified_events_forwards_them_and_cleans_up() {
     let dir = Dir::new();
-    let server = TestServer::start(&dir, &[]);
+    let server = TestServer::start(&dir, &["--allow-private-targets"]);
     let app = server.create_app(&dir, "Listen App", "com.example.listen");
     let forwarded = Receiver::default();
     let forward_to = forwarded.start();
@@ -423,4 +426,27 @@ fn webhooks_listen_prints_verified_events_forwards_them_and_cleans_up() {
     };
     assert!(status.success(), "{status}");
     assert_eq!(listed(&server), 0, "the webhook was deleted");
+}
+
+#[test]
+fn webhooks_listen_says_how_to_let_the_server_reach_a_local_receiver() {
+    let dir = Dir::new();
+    let server = TestServer::start(&dir, &[]);
+    let app = server.create_app(&dir, "Strict App", "com.example.strict");
+    let output = dir.altdist(&[
+        "webhooks",
+        "listen",
+        "--app",
+        &app,
+        "--credentials",
+        &server.credentials(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", util::describe(&output));
+    let stderr = util::stderr(&output);
+    assert!(
+        stderr.contains("the server refused the URL")
+            && stderr.contains("altdist serve --allow-private-targets")
+            && stderr.contains("--url"),
+        "{stderr}"
+    );
 }

@@ -205,8 +205,96 @@ pub struct VersionSpec {
     pub app_version_state: String,
     /// The app files of its variants (one `.ipa` per variant).
     pub variants: Vec<PathBuf>,
-    /// Deltas: the version each updates from, and its file.
-    pub deltas: Vec<(String, PathBuf)>,
+    /// Earlier versions of the same app and platform to make deltas from: altdist diffs each
+    /// of this version's variants against the earlier version's stored variant at the same
+    /// position, or its first when it has fewer ([`crate::delta`]).
+    pub delta_from: Vec<String>,
+}
+
+/// An earlier version a delta starts from: its version string and its variants' SHA-256s.
+struct DeltaSource {
+    version: String,
+    variants: Vec<String>,
+}
+
+/// Checks the `--delta-from` versions of `spec` and finds their stored variants.
+async fn delta_sources(
+    db: &Db,
+    store: &crate::package_store::PackageStore,
+    app: &AppId,
+    spec: &VersionSpec,
+) -> anyhow::Result<Vec<DeltaSource>> {
+    if spec.delta_from.is_empty() {
+        return Ok(Vec::new());
+    }
+    let new_version = spec.version_string.trim();
+    let existing = db::packages::versions_of_app(db, app, &spec.platform).await?;
+    // Said before any delta is computed, which may take a while; the insert checks again.
+    anyhow::ensure!(
+        existing.iter().all(|row| row.version_string != new_version),
+        "the app {app} has a {} version {new_version} already",
+        spec.platform
+    );
+    let mut sources: Vec<DeltaSource> = Vec::new();
+    for from in &spec.delta_from {
+        let from = from.trim();
+        anyhow::ensure!(
+            !from.is_empty(),
+            "--delta-from is empty; give an earlier version of the app, like 1.1.0"
+        );
+        anyhow::ensure!(
+            from != new_version,
+            "--delta-from {from} is the version being created; give an earlier version of the app"
+        );
+        anyhow::ensure!(
+            sources.iter().all(|source| source.version != from),
+            "--delta-from {from} is given twice"
+        );
+        let Some(earlier) = existing.iter().find(|row| row.version_string == from) else {
+            let known: Vec<&str> = existing
+                .iter()
+                .map(|row| row.version_string.as_str())
+                .collect();
+            anyhow::bail!(
+                "the app {app} has no {} version {from} to make a delta from; {}",
+                spec.platform,
+                if known.is_empty() {
+                    format!(
+                        "it has no {} version yet: create the earlier version first",
+                        spec.platform
+                    )
+                } else {
+                    format!("its {} versions: {}", spec.platform, known.join(", "))
+                }
+            );
+        };
+        let variants: Vec<String> = db::packages::version_files(db, &earlier.id)
+            .await?
+            .into_iter()
+            .filter(|file| file.kind == db::packages::FileKind::Variant.as_str())
+            .map(|file| file.sha256)
+            .collect();
+        anyhow::ensure!(
+            !variants.is_empty(),
+            "the version {from} of the app {app} has no stored package to make a delta from"
+        );
+        for sha256 in &variants {
+            let path = store
+                .file_path(sha256)
+                .context("a stored checksum is not a SHA-256")?;
+            anyhow::ensure!(
+                tokio::fs::try_exists(&path).await.unwrap_or(false),
+                "the package of version {from} of the app {app} is not in the package store: \
+                 {} is missing; give the --package-dir the version was created with",
+                path.display()
+            );
+        }
+        sources.push(DeltaSource {
+            version: from.to_owned(),
+            variants,
+        });
+    }
+    Ok(sources)
 }
 
 /// Creates an App Store version of the app `app_id` (in whichever account holds it), copying
@@ -245,34 +333,64 @@ pub async fn create_app_store_version(
         !spec.variants.is_empty(),
         "a version needs at least one --package file"
     );
+    let app_id = AppId(app.id.clone());
+    let sources = delta_sources(db, store, &app_id, spec).await?;
     let mut files = Vec::new();
-    let pieces = spec
-        .variants
-        .iter()
-        .map(|path| (db::packages::FileKind::Variant, None, path))
-        .chain(
-            spec.deltas
-                .iter()
-                .map(|(from, path)| (db::packages::FileKind::Delta, Some(from.clone()), path)),
-        );
-    for (kind, from_version, path) in pieces {
+    for path in &spec.variants {
         let (sha256, size) = store
             .put_file(path)
             .await
             .with_context(|| format!("cannot copy {} into the package store", path.display()))?;
         files.push(db::packages::VersionFileRow {
-            kind: kind.as_str().to_owned(),
-            from_version,
+            kind: db::packages::FileKind::Variant.as_str().to_owned(),
+            from_version: None,
             sha256,
             size: i64::try_from(size).context("the file is too large")?,
+            from_sha256: None,
+            to_sha256: None,
         });
+    }
+    let variants: Vec<String> = files.iter().map(|file| file.sha256.clone()).collect();
+    for source in &sources {
+        for (position, target) in variants.iter().enumerate() {
+            let base = source.variants.get(position).unwrap_or(&source.variants[0]);
+            let (old, new) = (
+                store
+                    .file_path(base)
+                    .context("a stored checksum is not a SHA-256")?,
+                store
+                    .file_path(target)
+                    .context("a stored checksum is not a SHA-256")?,
+            );
+            let delta = tokio::task::spawn_blocking(move || crate::delta::diff_files(&old, &new))
+                .await
+                .context("the delta computation failed")?
+                .with_context(|| {
+                    format!(
+                        "cannot make the delta from version {} to {}",
+                        source.version, spec.version_string
+                    )
+                })?;
+            let sha256 = store
+                .put_bytes(&delta)
+                .await
+                .context("cannot store the delta in the package store")?;
+            files.push(db::packages::VersionFileRow {
+                kind: db::packages::FileKind::Delta.as_str().to_owned(),
+                from_version: Some(source.version.clone()),
+                sha256,
+                size: i64::try_from(delta.len()).context("the delta is too large")?,
+                from_sha256: Some(base.clone()),
+                to_sha256: Some(target.clone()),
+            });
+        }
     }
     let id = uuid::Uuid::new_v4().to_string();
     let account = IssuerId(app.account_id.clone());
     let new = db::packages::NewAppStoreVersion {
         id: &id,
         account: &account,
-        app: &AppId(app.id.clone()),
+        app: &app_id,
         platform: &spec.platform,
         version_string: spec.version_string.trim(),
         app_version_state: &spec.app_version_state,

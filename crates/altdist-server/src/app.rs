@@ -50,12 +50,9 @@ impl AppState {
             allow_private_targets: false,
             packages: Arc::new(PackageStore::new(
                 config::package_dir(DEFAULT_DATA_DIR.as_ref()),
-                package_store::DEFAULT_URL_LIFETIME,
+                package_store::DEFAULT_URL_TTL,
             )),
-            webhook_targets: TargetPolicy {
-                private: false,
-                loopback: is_loopback_url(public_url),
-            },
+            webhook_targets: TargetPolicy { private: false },
         }
     }
 
@@ -66,7 +63,8 @@ impl AppState {
         self
     }
 
-    /// The same state, its site check allowed (or not) to reach private addresses.
+    /// The same state, its site check and webhook deliveries allowed (or not) to reach loopback
+    /// and private addresses (`--allow-private-targets`).
     #[must_use]
     pub fn with_private_targets(mut self, allow: bool) -> Self {
         self.allow_private_targets = allow;
@@ -74,26 +72,8 @@ impl AppState {
         self
     }
 
-    /// The same state, its webhooks allowed to reach loopback only if `listening_on_loopback`
-    /// (and its public URL is loopback, as [`Self::new`] checked): see `crate::webhooks::targets`.
-    #[must_use]
-    pub fn listening_on(mut self, listening_on_loopback: bool) -> Self {
-        self.webhook_targets.loopback &= listening_on_loopback;
-        self
-    }
-
     /// The absolute URL of `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
-}
-
-/// Whether `url`'s host is this machine over loopback (`localhost`, 127.0.0.0/8, `::1`).
-fn is_loopback_url(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|url| match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(v4)) => v4.is_loopback(),
-        Some(url::Host::Ipv6(v6)) => v6.is_loopback(),
-        None => false,
-    })
 }

@@ -34,7 +34,7 @@ pub struct Config {
     /// database must share this directory too (a network volume).
     pub package_dir: Option<PathBuf>,
     /// How long a package download URL works.
-    pub download_url_lifetime: Duration,
+    pub download_url_ttl: Duration,
 }
 
 impl Default for Config {
@@ -47,7 +47,7 @@ impl Default for Config {
             rate_limit: DEFAULT_RATE_LIMIT,
             allow_private_targets: false,
             package_dir: None,
-            download_url_lifetime: package_store::DEFAULT_URL_LIFETIME,
+            download_url_ttl: package_store::DEFAULT_URL_TTL,
         }
     }
 }

@@ -22,15 +22,19 @@ use crate::db::{self, Db};
 /// Where download URLs are served: `/downloads/{sha256}/{file name}`.
 pub const DOWNLOADS_PREFIX: &str = "/downloads/";
 
-/// How long a download URL works by default. Apple does not document the lifetime of its
-/// pre-signed package URLs; an hour leaves a client time to fetch large variants one by one.
-pub const DEFAULT_URL_LIFETIME: Duration = Duration::from_secs(3600);
+/// How long a download URL works by default (`--download-url-ttl`).
+///
+/// Apple does not document the lifetime of its pre-signed package URLs: its examples show only that the first field of
+/// `accessKey` is the expiry in Unix seconds, equal to `urlExpirationDate`, not when the URL was
+/// made (docs/API.md, "Packages"). An hour leaves a client time to fetch large variants one by
+/// one.
+pub const DEFAULT_URL_TTL: Duration = Duration::from_secs(3600);
 
 /// The package files on disk and the key that signs their URLs.
 #[derive(Debug)]
 pub struct PackageStore {
     dir: PathBuf,
-    url_lifetime: Duration,
+    url_ttl: Duration,
     key: OnceCell<hmac::Key>,
 }
 
@@ -53,11 +57,11 @@ pub enum UrlRefusal {
 }
 
 impl PackageStore {
-    /// A store in `dir`, writing URLs that live `url_lifetime`.
-    pub fn new(dir: impl Into<PathBuf>, url_lifetime: Duration) -> Self {
+    /// A store in `dir`, writing URLs that live `url_ttl`.
+    pub fn new(dir: impl Into<PathBuf>, url_ttl: Duration) -> Self {
         Self {
             dir: dir.into(),
-            url_lifetime,
+            url_ttl,
             key: OnceCell::new(),
         }
     }
@@ -149,9 +153,7 @@ impl PackageStore {
     ) -> db::Result<(String, OffsetDateTime)> {
         let key = self.key(db).await?;
         let now = OffsetDateTime::now_utc();
-        let expires = (now + self.url_lifetime)
-            .replace_nanosecond(0)
-            .unwrap_or(now);
+        let expires = (now + self.url_ttl).replace_nanosecond(0).unwrap_or(now);
         let path = format!("{DOWNLOADS_PREFIX}{sha256}/{file_name}");
         let expiry = expires.unix_timestamp();
         let tag = hmac::sign(key, signed_message(&path, expiry).as_bytes());
@@ -282,7 +284,7 @@ mod tests {
 
     #[test]
     fn only_digests_become_paths() {
-        let store = PackageStore::new("/store", DEFAULT_URL_LIFETIME);
+        let store = PackageStore::new("/store", DEFAULT_URL_TTL);
         let digest = sha256_hex(b"abc");
         assert_eq!(
             store.file_path(&digest).unwrap(),

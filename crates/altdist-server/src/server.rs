@@ -61,9 +61,8 @@ impl Server {
             .with_private_targets(config.allow_private_targets)
             .with_package_store(PackageStore::new(
                 config.package_dir(),
-                config.download_url_lifetime,
-            ))
-            .listening_on(address.ip().is_loopback());
+                config.download_url_ttl,
+            ));
         Ok(Running {
             listener,
             address,

@@ -95,8 +95,11 @@ pub enum VersionCommand {
         /// An app file (.ipa) of the version: one variant each; repeat for several.
         #[arg(long = "package", value_name = "FILE", required = true)]
         packages: Vec<PathBuf>,
-        /// A delta: the version it updates from, and its file; repeat for several.
-        #[arg(long = "delta-from", num_args = 2, value_names = ["FROM_VERSION", "FILE"])]
+        /// An earlier version of the same app (created before) to make a delta from: altdist
+        /// diffs its stored package against this version's (bsdiff 4 format, what bspatch
+        /// applies), each variant against the earlier variant at the same position, else the
+        /// first; repeat for several earlier versions.
+        #[arg(long = "delta-from", value_name = "EARLIER_VERSION")]
         delta_from: Vec<String>,
         /// The platform.
         #[arg(long, default_value = "IOS")]
@@ -155,7 +158,7 @@ pub enum AccountCommand {
 pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     let store = altdist_server::package_store::PackageStore::new(
         opts.storage.package_dir(),
-        altdist_server::package_store::DEFAULT_URL_LIFETIME,
+        altdist_server::package_store::DEFAULT_URL_TTL,
     );
     let data_dir = opts.storage.data_dir;
     let db = admin::open(&data_dir, opts.storage.database_url.as_deref()).await?;
@@ -187,16 +190,12 @@ async fn admin_command(
             state,
             json,
         })) => {
-            let deltas = delta_from
-                .chunks(2)
-                .map(|pair| (pair[0].clone(), PathBuf::from(&pair[1])))
-                .collect();
             let spec = admin::VersionSpec {
                 version_string,
                 platform,
                 app_version_state: state,
                 variants: packages,
-                deltas,
+                delta_from,
             };
             let created = admin::create_app_store_version(db, store, &app, &spec).await?;
             if json {

@@ -46,18 +46,52 @@ pub struct Opts {
     /// Requests each API key may make per rolling hour.
     #[arg(long, env = "ALTDIST_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: u32,
-    /// Let the sandbox's site check and webhook deliveries reach loopback and private addresses,
-    /// over http:// too (local development and tests); off, they reach public addresses only
-    /// (webhooks also loopback, when the server listens on loopback: docs/API.md, "Webhooks").
+    /// Let webhook deliveries and the sandbox's site check reach loopback and private addresses,
+    /// webhooks over http:// too (local development, tests, `altdist webhooks listen` against
+    /// this server); off, they reach public addresses over HTTPS only, and a webhook url that is
+    /// http:// or resolves to such an address is refused (docs/API.md, "Webhooks"). Env: 1 or
+    /// true.
     #[arg(long, env = "ALTDIST_ALLOW_PRIVATE_TARGETS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub allow_private_targets: bool,
-    /// Seconds a package download URL (a variant's, a delta's, a manifest's `url`) works.
-    #[arg(long, env = "ALTDIST_DOWNLOAD_URL_LIFETIME", default_value_t = altdist_server::package_store::DEFAULT_URL_LIFETIME.as_secs(), value_parser = clap::value_parser!(u64).range(1..=604_800))]
-    pub download_url_lifetime: u64,
+    /// Seconds a signed package download URL (a variant's, a delta's, a manifest's `url`) works,
+    /// 1 to 604800 [default: 3600; Apple documents no lifetime for its URLs: docs/API.md].
+    // `--download-url-lifetime` and ALTDIST_DOWNLOAD_URL_LIFETIME are the names of older
+    // releases, kept (hidden) so that existing scripts go on working.
+    #[arg(long = "download-url-ttl", alias = "download-url-lifetime", env = "ALTDIST_DOWNLOAD_URL_TTL", value_name = "SECONDS", value_parser = parse_ttl)]
+    pub download_url_ttl: Option<u64>,
     /// How log lines are written to stderr: text for people, json (one object a line) for log
     /// shippers.
     #[arg(long, env = "ALTDIST_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// The older name of `ALTDIST_DOWNLOAD_URL_TTL`, still read when the new one is not set.
+const LEGACY_TTL_VARIABLE: &str = "ALTDIST_DOWNLOAD_URL_LIFETIME";
+
+/// The longest lifetime a download URL may have: a week.
+const MAX_TTL_SECONDS: u64 = 604_800;
+
+fn parse_ttl(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(seconds) if (1..=MAX_TTL_SECONDS).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "expected a whole number of seconds from 1 to {MAX_TTL_SECONDS} (a week)"
+        )),
+    }
+}
+
+/// The download URL lifetime: the flag or `ALTDIST_DOWNLOAD_URL_TTL`, else the legacy variable,
+/// else the default.
+fn download_url_ttl(given: Option<u64>) -> anyhow::Result<std::time::Duration> {
+    let seconds = match given {
+        Some(seconds) => seconds,
+        None => match std::env::var(LEGACY_TTL_VARIABLE) {
+            Ok(value) => parse_ttl(&value)
+                .map_err(|err| anyhow::anyhow!("invalid {LEGACY_TTL_VARIABLE} '{value}': {err}"))?,
+            Err(_) => return Ok(altdist_server::package_store::DEFAULT_URL_TTL),
+        },
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// Serves until SIGINT or SIGTERM. Stdout carries what scripts wait for (the first start's
@@ -79,7 +113,7 @@ async fn serve(opts: Opts) -> anyhow::Result<ExitCode> {
         public_url: opts.public_url,
         rate_limit: opts.rate_limit,
         allow_private_targets: opts.allow_private_targets,
-        download_url_lifetime: std::time::Duration::from_secs(opts.download_url_lifetime),
+        download_url_ttl: download_url_ttl(opts.download_url_ttl)?,
     };
     let running = altdist_server::Server::new(config).start().await?;
     let mut stdout = std::io::stdout().lock();

@@ -63,6 +63,43 @@ struct ListenOpts {
     ping: bool,
 }
 
+/// Why registering the receiver's URL failed; when the server refused the URL itself, what to do
+/// about it: an altdist server posts to a local receiver only when started with
+/// `--allow-private-targets`, and App Store Connect never reaches one without a tunnel.
+fn refused_url(client: &Client, app: &AppId, url: &str, err: altdist::Error) -> anyhow::Error {
+    let message = format!("cannot register a webhook for the app {app} at {url}");
+    let url_refused = match err.kind() {
+        altdist::ErrorKind::Api {
+            status: 409,
+            errors,
+            ..
+        } => errors
+            .iter()
+            .find(|error| error.pointer() == Some("/data/attributes/url")),
+        _ => None,
+    };
+    let Some(refusal) = url_refused else {
+        return anyhow::Error::new(err).context(message);
+    };
+    let why = refusal.detail.as_deref().unwrap_or(&refusal.title);
+    let hint = if client.base_url().trim_end_matches('/') == altdist::client::APPLE_BASE_URL {
+        "App Store Connect cannot reach a receiver on this machine: give --url with a public \
+         https:// URL that reaches it (a tunnel to the --listen address)"
+            .to_owned()
+    } else {
+        format!(
+            "the server at {} posts webhooks to public https:// addresses only: start it with \
+             `altdist serve --allow-private-targets` (or ALTDIST_ALLOW_PRIVATE_TARGETS=1) to let \
+             it reach this receiver, or give --url with a public https:// URL that reaches it",
+            client.base_url()
+        )
+    };
+    hinted(
+        format!("{message}: the server refused the URL: {why}"),
+        hint,
+    )
+}
+
 /// Runs one `altdist webhooks` subcommand.
 pub async fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     let client = opts.connection.client(&opts.credentials)?;
@@ -102,11 +139,10 @@ async fn listen(
     );
     let name = format!("altdist webhooks listen ({address})");
     let request = WebhookCreateRequest::new(app.clone(), name, &url, &secret, event_types);
-    let created = client.create_webhook(&request).await.map_err(|err| {
-        anyhow::Error::new(err).context(format!(
-            "cannot register a webhook for the app {app} at {url}"
-        ))
-    })?;
+    let created = client
+        .create_webhook(&request)
+        .await
+        .map_err(|err| refused_url(&client, &app, &url, err))?;
     let webhook = created.value.data.id;
     eprintln!(
         "listening on http://{address}/ for events of app {app} (webhook {webhook}); Ctrl-C to stop and delete the webhook"

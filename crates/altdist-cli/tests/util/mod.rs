@@ -203,6 +203,10 @@ impl TestServer {
             "ALTDIST_PUBLIC_URL",
             "ALTDIST_RATE_LIMIT",
             "ALTDIST_LOG_FORMAT",
+            "ALTDIST_PACKAGE_DIR",
+            "ALTDIST_ALLOW_PRIVATE_TARGETS",
+            "ALTDIST_DOWNLOAD_URL_TTL",
+            "ALTDIST_DOWNLOAD_URL_LIFETIME",
         ] {
             command.env_remove(name);
         }

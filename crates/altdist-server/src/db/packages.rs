@@ -61,6 +61,10 @@ pub struct VersionFileRow {
     pub sha256: String,
     /// Its size in bytes.
     pub size: i64,
+    /// A delta's source: the SHA-256 of the earlier version's variant it applies to.
+    pub from_sha256: Option<String>,
+    /// A delta's target: the SHA-256 of the variant of this version it produces.
+    pub to_sha256: Option<String>,
 }
 
 /// A version to store.
@@ -102,13 +106,15 @@ pub async fn insert_version(db: &Db, version: &NewAppStoreVersion<'_>) -> Result
             .await?;
             for file in version.files {
                 sqlx::query(
-                    "INSERT INTO app_store_version_files (app_store_version_id, kind, from_version, sha256, size) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO app_store_version_files (app_store_version_id, kind, from_version, sha256, size, from_sha256, to_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(version.id)
                 .bind(&file.kind)
                 .bind(&file.from_version)
                 .bind(&file.sha256)
                 .bind(file.size)
+                .bind(&file.from_sha256)
+                .bind(&file.to_sha256)
                 .execute(&mut *transaction)
                 .await?;
             }
@@ -248,11 +254,29 @@ pub async fn count_versions(
     })
 }
 
+/// Every version of the app `app` on `platform`, oldest first, whichever account holds it.
+pub async fn versions_of_app(
+    db: &Db,
+    app: &AppId,
+    platform: &str,
+) -> Result<Vec<AppStoreVersionRow>> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM {VERSION_FROM} WHERE v.app_id = $1 AND v.platform = $2 ORDER BY v.seq"
+    );
+    on_pool!(db, |pool| {
+        sqlx::query_as(&sql)
+            .bind(app.as_str())
+            .bind(platform)
+            .fetch_all(pool)
+            .await
+    })
+}
+
 /// The build of the version `id`: variants first, in the order they were given.
 pub async fn version_files(db: &Db, id: &str) -> Result<Vec<VersionFileRow>> {
     on_pool!(db, |pool| {
         sqlx::query_as(
-        "SELECT kind, from_version, sha256, size FROM app_store_version_files WHERE app_store_version_id = $1 ORDER BY kind DESC, seq"
+        "SELECT kind, from_version, sha256, size, from_sha256, to_sha256 FROM app_store_version_files WHERE app_store_version_id = $1 ORDER BY kind DESC, seq"
     )
     .bind(id)
     .fetch_all(pool)

@@ -18,10 +18,15 @@ pub struct Health {
     pub version: &'static str,
 }
 
-/// `GET /health`: 200 once the database answers, 503 while it does not.
+/// How long `/health` waits for the database's answer: a load balancer polls with a short
+/// timeout of its own, and a database that takes longer is as good as down.
+pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `GET /health`: 200 once the database answers a query (a real round trip), 503 while it does
+/// not, within [`DATABASE_TIMEOUT`].
 pub async fn find_health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let version = env!("CARGO_PKG_VERSION");
-    match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
+    match tokio::time::timeout(DATABASE_TIMEOUT, state.db.ping()).await {
         Ok(Ok(())) => (
             StatusCode::OK,
             Json(Health {
@@ -40,7 +45,10 @@ pub async fn find_health(State(state): State<AppState>) -> (StatusCode, Json<Hea
             )
         }
         Err(_) => {
-            tracing::warn!("health check: the database did not answer within 2 s");
+            tracing::warn!(
+                "health check: the database did not answer within {} s",
+                DATABASE_TIMEOUT.as_secs()
+            );
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Health {
@@ -49,5 +57,32 @@ pub async fn find_health(State(state): State<AppState>) -> (StatusCode, Json<Hea
                 }),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PostgreSQL database that cannot be reached (nothing listens on port 1): 503 with the
+    /// JSON body, within the timeout, not a hang or a 500.
+    #[tokio::test]
+    async fn an_unreachable_postgres_database_is_a_503() {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy("postgres://postgres@127.0.0.1:1/unreachable")
+            .unwrap();
+        let db = crate::db::Db::Postgres(crate::db::postgres::PgDb::new(pool));
+        let state = AppState::new(db, "http://127.0.0.1:8080", 10);
+        let started = std::time::Instant::now();
+        let (status, Json(body)) = find_health(State(state)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body.status, "unavailable");
+        assert_eq!(body.version, env!("CARGO_PKG_VERSION"));
+        assert!(
+            started.elapsed() < DATABASE_TIMEOUT + Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

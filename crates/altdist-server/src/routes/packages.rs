@@ -390,6 +390,15 @@ struct ManifestFile<'a> {
     path: String,
     size: i64,
     sha256: &'a str,
+    /// A delta's format: [`crate::delta::FORMAT`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'static str>,
+    /// A delta's source: the SHA-256 of the earlier version's variant it applies to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_sha256: Option<&'a str>,
+    /// A delta's result: the SHA-256 of this version's variant it produces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_sha256: Option<&'a str>,
 }
 
 /// A version's manifest: what `altdist packages fetch` lays out, and checks every file against.
@@ -506,6 +515,9 @@ pub async fn create_package(
                 path: format!("{folder}/{}", file_name(&file.id)),
                 size: stored.size,
                 sha256: &file.sha256,
+                format: (kind == FileKind::Delta).then_some(crate::delta::FORMAT),
+                from_sha256: stored.from_sha256.as_deref(),
+                to_sha256: stored.to_sha256.as_deref(),
             })
             .collect()
     };

@@ -8,5 +8,5 @@ pub mod events;
 mod outbox;
 pub mod targets;
 
-pub use outbox::{Outbox, OutboxSettings};
+pub use outbox::{FIRST_RETRY_WITHIN, Outbox, OutboxSettings};
 pub use targets::TargetPolicy;

@@ -29,6 +29,12 @@ const RECORD_BATCH: usize = 256;
 /// Redirects followed at most, to the same scheme, host and port only.
 const MAX_REDIRECTS: usize = 5;
 
+/// The contract's bound on the first retry: no later than this after a failed attempt.
+///
+/// It is `retry_base` (the most the jittered delay can be) plus `poll` (the longest the worker
+/// sleeps before it sees a retry come due) at most.
+pub const FIRST_RETRY_WITHIN: Duration = Duration::from_secs(10);
+
 /// How the outbox delivers; [`Default`] is what `altdist serve` uses (docs/API.md, "Webhooks").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxSettings {
@@ -150,7 +156,7 @@ fn client(policy: TargetPolicy, settings: &OutboxSettings) -> anyhow::Result<req
         .no_proxy()
         .dns_resolver(Arc::new(Resolver(policy)))
         .pool_max_idle_per_host(settings.concurrency);
-    if !policy.private && !policy.loopback {
+    if !policy.private {
         builder = builder.https_only(true);
     }
     Ok(builder.build()?)
@@ -372,5 +378,21 @@ mod tests {
         let delays: std::collections::HashSet<Duration> =
             (0..50).map(|_| settings.retry_delay(4)).collect();
         assert!(delays.len() > 1, "jittered: {delays:?}");
+    }
+
+    #[test]
+    fn the_first_retry_comes_within_ten_seconds_of_a_failure() {
+        let settings = OutboxSettings::default();
+        // The retry is due at most `retry_delay(1)` after the failure, and the worker, which
+        // sleeps at most `poll` at a time, picks it up by then plus `poll`.
+        assert!(
+            settings.retry_base + settings.poll <= FIRST_RETRY_WITHIN,
+            "{settings:?}"
+        );
+        for _ in 0..1000 {
+            let delay = settings.retry_delay(1);
+            assert!(delay <= settings.retry_base, "{delay:?}");
+            assert!(delay + settings.poll <= FIRST_RETRY_WITHIN, "{delay:?}");
+        }
     }
 }

@@ -1,15 +1,11 @@
 //! Where deliveries may go: the server posts to URLs its callers choose, so it must not become a
 //! way into its own machine or network (server-side request forgery).
 //!
-//! The rule ([`TargetPolicy`]):
-//!
-//! * by default, only public addresses, over HTTPS;
-//! * with `--allow-private-targets`, any address (loopback and private ranges) and `http://`;
-//! * a server that listens on loopback only and whose public URL is loopback too (the default
-//!   `altdist serve`, `altdist webhooks listen` against it) may also post to loopback addresses,
-//!   over `http://` when the host is a loopback address or `localhost`: whoever can reach such a
-//!   server is on the machine already. A server behind a proxy has a public URL of its own
-//!   (`--public-url`), and so does not.
+//! The rule ([`TargetPolicy`]): by default, only public addresses, over HTTPS; with
+//! `--allow-private-targets` (`ALTDIST_ALLOW_PRIVATE_TARGETS=1`), any address (loopback and
+//! private ranges) and `http://` too, for local development and tests. Nothing else opens a
+//! way in: not even a server that listens on loopback reaches loopback without the flag, since
+//! whoever creates a webhook need not be on the machine (a proxy in front, a forwarded port).
 //!
 //! A webhook's URL is checked when it is created or changed (a name is resolved, and every
 //! address must be allowed), and again on every delivery: the connection goes only to resolved
@@ -25,19 +21,22 @@ use url::{Host, Url};
 /// How long a create or update waits for the URL's name to resolve.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Which addresses deliveries may reach, besides public ones.
+/// Which addresses deliveries may reach, besides public ones over HTTPS.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TargetPolicy {
     /// Loopback, private and link-local addresses, over `http://` too (`--allow-private-targets`).
     pub private: bool,
-    /// Loopback addresses (a server on loopback for local development).
-    pub loopback: bool,
 }
+
+/// What every refusal ends with: the way out, for local development and tests.
+const ALLOW_HINT: &str = "webhooks post to public addresses over https:// only, unless the \
+     server is started with --allow-private-targets (ALTDIST_ALLOW_PRIVATE_TARGETS=1), which also \
+     permits loopback, private ranges and http://";
 
 impl TargetPolicy {
     /// Whether a delivery may connect to `ip`.
     pub fn permits(self, ip: IpAddr) -> bool {
-        self.private || is_public(ip) || (self.loopback && is_loopback(ip))
+        self.private || is_public(ip)
     }
 
     /// Checks `url` as a webhook's URL, resolving its host: `Err` says why it is refused.
@@ -55,8 +54,7 @@ impl TargetPolicy {
         let addresses: Vec<SocketAddr> = addresses.collect();
         if let Some(refused) = addresses.iter().find(|address| !self.permits(address.ip())) {
             return Err(format!(
-                "{name} resolves to {}, a loopback, private or link-local address; webhooks post \
-                 to public addresses only unless the server runs with --allow-private-targets",
+                "{name} resolves to {}, a loopback, private or link-local address; {ALLOW_HINT}",
                 refused.ip()
             ));
         }
@@ -88,32 +86,13 @@ impl TargetPolicy {
             && !self.permits(ip)
         {
             return Err(format!(
-                "{ip} is a loopback, private or link-local address; webhooks post to public \
-                 addresses only unless the server runs with --allow-private-targets"
+                "{ip} is a loopback, private or link-local address; {ALLOW_HINT}"
             ));
         }
         if parsed.scheme() == "http" && !self.private {
-            let local = match host {
-                Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
-                _ => address.is_some_and(is_loopback),
-            };
-            if !(self.loopback && local) {
-                return Err(format!(
-                    "'{url}' is http://; webhooks are posted over https:// (http:// only to \
-                     loopback on a local server, or with --allow-private-targets)"
-                ));
-            }
+            return Err(format!("'{url}' is http://; {ALLOW_HINT}"));
         }
         Ok(parsed)
-    }
-}
-
-fn is_loopback(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
     }
 }
 
@@ -135,8 +114,7 @@ impl reqwest::dns::Resolve for Resolver {
                 .collect();
             if allowed.is_empty() && !all.is_empty() {
                 return Err(format!(
-                    "{host} resolves only to addresses webhooks may not reach (loopback, private \
-                     or link-local)"
+                    "{host} resolves only to loopback, private or link-local addresses; {ALLOW_HINT}"
                 )
                 .into());
             }
@@ -150,50 +128,59 @@ impl reqwest::dns::Resolve for Resolver {
 mod tests {
     use super::*;
 
-    const PUBLIC: TargetPolicy = TargetPolicy {
-        private: false,
-        loopback: false,
-    };
-    const LOCAL: TargetPolicy = TargetPolicy {
-        private: false,
-        loopback: true,
-    };
-    const ANY: TargetPolicy = TargetPolicy {
-        private: true,
-        loopback: false,
-    };
+    const PUBLIC: TargetPolicy = TargetPolicy { private: false };
+    const ANY: TargetPolicy = TargetPolicy { private: true };
 
     #[test]
-    fn public_servers_refuse_local_and_plain_http_targets() {
+    fn by_default_only_public_https_targets() {
         for url in [
             "https://127.0.0.1/hook",
+            "http://127.0.0.1:9000/hook",
+            "http://localhost:9000/hook",
+            "http://[::1]:9000/",
             "https://10.1.2.3/hook",
             "https://[::1]/hook",
             "https://169.254.169.254/latest",
             "http://93.184.216.34/hook",
+            "http://example.com/hook",
             "ftp://example.com/x",
             "not a url",
         ] {
-            assert!(PUBLIC.check_literal(url).is_err(), "{url}");
+            let refused = PUBLIC.check_literal(url).unwrap_err();
+            if url.starts_with("http") {
+                assert!(
+                    refused.contains("--allow-private-targets"),
+                    "{url}: {refused}"
+                );
+            }
         }
         assert!(PUBLIC.check_literal("https://93.184.216.34/hook").is_ok());
         assert!(PUBLIC.check_literal("https://example.com/hook").is_ok());
     }
 
     #[test]
-    fn a_local_server_reaches_loopback_only() {
-        assert!(LOCAL.check_literal("http://127.0.0.1:9000/hook").is_ok());
-        assert!(LOCAL.check_literal("http://localhost:9000/hook").is_ok());
-        assert!(LOCAL.check_literal("http://[::1]:9000/").is_ok());
-        assert!(LOCAL.check_literal("https://10.0.0.1/hook").is_err());
-        assert!(LOCAL.check_literal("http://example.com/hook").is_err());
-        assert!(ANY.check_literal("http://10.0.0.1/hook").is_ok());
-        assert!(ANY.check_literal("http://example.com/hook").is_ok());
+    fn allowing_private_targets_allows_every_address_and_http() {
+        for url in [
+            "http://127.0.0.1:9000/hook",
+            "http://localhost:9000/hook",
+            "http://[::1]:9000/",
+            "http://10.0.0.1/hook",
+            "https://192.168.1.1/hook",
+            "http://example.com/hook",
+        ] {
+            assert!(ANY.check_literal(url).is_ok(), "{url}");
+        }
+        assert!(ANY.check_literal("ftp://example.com/x").is_err());
     }
 
     #[tokio::test]
     async fn names_are_checked_by_their_addresses() {
-        assert!(PUBLIC.check_url("https://localhost/hook").await.is_err());
-        assert!(LOCAL.check_url("https://localhost:1/hook").await.is_ok());
+        let refused = PUBLIC
+            .check_url("https://localhost/hook")
+            .await
+            .unwrap_err();
+        assert!(refused.contains("resolves to"), "{refused}");
+        assert!(refused.contains("--allow-private-targets"), "{refused}");
+        assert!(ANY.check_url("https://localhost:1/hook").await.is_ok());
     }
 }

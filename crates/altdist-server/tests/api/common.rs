@@ -14,7 +14,7 @@ use altdist::{ApiTokenClaims, TokenSigner};
 use altdist_server::admin::{self, AppSpec};
 use altdist_server::auth::Role;
 use altdist_server::db::test_db::{self, TestDatabase};
-use altdist_server::package_store::{DEFAULT_URL_LIFETIME, PackageStore};
+use altdist_server::package_store::{DEFAULT_URL_TTL, PackageStore};
 use altdist_server::{AppState, Db, build_router};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -178,9 +178,19 @@ impl TestServer {
     }
 
     pub async fn start_with_rate_limit(backend: Backend, rate_limit: u32) -> Self {
+        Self::start(backend, rate_limit, false).await
+    }
+
+    /// A server started with `--allow-private-targets`: webhooks may post to the tests' local
+    /// receivers, over `http://`.
+    pub async fn start_allowing_private_targets(backend: Backend) -> Self {
+        Self::start(backend, 1_000_000, true).await
+    }
+
+    async fn start(backend: Backend, rate_limit: u32, allow_private_targets: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (db, database) = backend.open(dir.path()).await;
-        Self::serve(dir, db, database, rate_limit).await
+        Self::serve(dir, db, database, rate_limit, allow_private_targets).await
     }
 
     /// A second server on this one's PostgreSQL database, as another `altdist serve` sharing
@@ -191,7 +201,7 @@ impl TestServer {
             .as_ref()
             .expect("only a PostgreSQL database is shared by several servers");
         let db = Db::connect(database.url()).await.unwrap();
-        Self::serve(tempfile::tempdir().unwrap(), db, None, 1_000_000).await
+        Self::serve(tempfile::tempdir().unwrap(), db, None, 1_000_000, false).await
     }
 
     async fn serve(
@@ -199,13 +209,17 @@ impl TestServer {
         db: Db,
         database: Option<TestDatabase>,
         rate_limit: u32,
+        allow_private_targets: bool,
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let base = format!("http://{address}");
-        let state = AppState::new(db.clone(), &base, rate_limit).with_package_store(
-            PackageStore::new(dir.path().join("packages"), DEFAULT_URL_LIFETIME),
-        );
+        let state = AppState::new(db.clone(), &base, rate_limit)
+            .with_private_targets(allow_private_targets)
+            .with_package_store(PackageStore::new(
+                dir.path().join("packages"),
+                DEFAULT_URL_TTL,
+            ));
         let read_caching = db.cache_reads();
         let router = build_router(state.clone());
         let server = tokio::spawn(async move {
@@ -285,29 +299,39 @@ impl TestServer {
     }
 
     /// An App Store version of `app` (admin-made, as `altdist admin app version create`), in
-    /// `state`, with these variant files and deltas (earlier version, file); returns its id.
+    /// `state`, with these variant files and deltas from these earlier versions; returns its id.
     pub async fn app_store_version(
         &self,
         app: &AppId,
         version: &str,
         state: &str,
         variants: &[&std::path::Path],
-        deltas: &[(&str, &std::path::Path)],
+        delta_from: &[&str],
     ) -> String {
+        self.try_app_store_version(app, version, state, variants, delta_from)
+            .await
+            .unwrap()
+    }
+
+    /// [`Self::app_store_version`], or why it was refused.
+    pub async fn try_app_store_version(
+        &self,
+        app: &AppId,
+        version: &str,
+        state: &str,
+        variants: &[&std::path::Path],
+        delta_from: &[&str],
+    ) -> anyhow::Result<String> {
         let spec = admin::VersionSpec {
             version_string: version.to_owned(),
             platform: "IOS".to_owned(),
             app_version_state: state.to_owned(),
             variants: variants.iter().map(|path| path.to_path_buf()).collect(),
-            deltas: deltas
-                .iter()
-                .map(|(from, path)| ((*from).to_owned(), path.to_path_buf()))
-                .collect(),
+            delta_from: delta_from.iter().map(|from| (*from).to_owned()).collect(),
         };
         admin::create_app_store_version(&self.db, &self.state.packages, app.as_str(), &spec)
             .await
-            .unwrap()
-            .id
+            .map(|created| created.id)
     }
 
     pub fn url(&self, path: &str) -> String {

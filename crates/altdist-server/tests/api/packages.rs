@@ -26,6 +26,16 @@ fn app_file(dir: &Path, name: &str, size: usize) -> PathBuf {
     path
 }
 
+/// `base` with a few bytes changed and some appended: a later build of the same app.
+fn later_file(dir: &Path, name: &str, base: &Path) -> PathBuf {
+    let mut bytes = std::fs::read(base).unwrap();
+    bytes[5_000..5_100].fill(0xee);
+    bytes.extend_from_slice(b"new in this version");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
 struct Setup {
     server: TestServer,
     admin: Identity,
@@ -34,7 +44,8 @@ struct Setup {
     files: tempfile::TempDir,
 }
 
-/// A server with an app that has a key and a distributable version of two variants and a delta.
+/// A server with an app that has a key, a version 1.1.0 of one variant, and a distributable
+/// version 1.2.0 of two variants with deltas from 1.1.0.
 async fn setup(backend: Backend) -> Setup {
     let server = TestServer::start_on(backend).await;
     let admin = server.admin().await;
@@ -47,16 +58,19 @@ async fn setup(backend: Backend) -> Setup {
         201
     );
     let files = tempfile::tempdir().unwrap();
-    let phone = app_file(files.path(), "phone.ipa", 300_000);
+    let earlier = app_file(files.path(), "phone-1.1.0.ipa", 300_000);
+    let phone = later_file(files.path(), "phone.ipa", &earlier);
     let pad = app_file(files.path(), "pad.ipa", 200_000);
-    let delta = app_file(files.path(), "delta.ipa", 50_000);
+    server
+        .app_store_version(&app, "1.1.0", "READY_FOR_DISTRIBUTION", &[&earlier], &[])
+        .await;
     let version = server
         .app_store_version(
             &app,
             "1.2.0",
             "READY_FOR_DISTRIBUTION",
             &[&phone, &pad],
-            &[("1.1.0", &delta)],
+            &["1.1.0"],
         )
         .await;
     Setup {
@@ -88,8 +102,12 @@ async fn versions_and_packages(backend: Backend) {
         .get(&admin, &format!("/v1/apps/{app}/appStoreVersions"))
         .await;
     assert_eq!(listed.status, 200, "{}", listed.text);
-    assert_eq!(listed.json["meta"]["paging"]["total"], 1);
-    let attributes = &listed.json["data"][0]["attributes"];
+    assert_eq!(listed.json["meta"]["paging"]["total"], 2);
+    assert_eq!(
+        listed.json["data"][0]["attributes"]["versionString"],
+        "1.1.0"
+    );
+    let attributes = &listed.json["data"][1]["attributes"];
     assert_eq!(attributes["versionString"], "1.2.0");
     assert_eq!(attributes["platform"], "IOS");
     assert_eq!(attributes["appVersionState"], "READY_FOR_DISTRIBUTION");
@@ -97,11 +115,11 @@ async fn versions_and_packages(backend: Backend) {
     for (query, expected) in [
         ("filter[versionString]=1.2.0", 1),
         ("filter[versionString]=9.9", 0),
-        ("filter[appStoreState]=READY_FOR_SALE", 1),
+        ("filter[appStoreState]=READY_FOR_SALE", 2),
         ("filter[appStoreState]=REMOVED_FROM_SALE", 0),
         (
             "filter[appVersionState]=READY_FOR_DISTRIBUTION,IN_REVIEW",
-            1,
+            2,
         ),
         ("filter[platform]=MAC_OS", 0),
         ("filter[versionString]=1.2.0%00", 0),
@@ -119,7 +137,7 @@ async fn versions_and_packages(backend: Backend) {
     let read = server
         .get(&admin, &format!("/v1/appStoreVersions/{version}"))
         .await;
-    assert_eq!(read.json["data"], listed.json["data"][0]);
+    assert_eq!(read.json["data"], listed.json["data"][1]);
     let none = server
         .get(
             &admin,
@@ -184,7 +202,8 @@ async fn versions_and_packages(backend: Backend) {
         relationships["variants"]["data"].as_array().unwrap().len(),
         2
     );
-    assert_eq!(relationships["deltas"]["data"].as_array().unwrap().len(), 1);
+    // One delta per variant from the one earlier version.
+    assert_eq!(relationships["deltas"]["data"].as_array().unwrap().len(), 2);
     let kinds: Vec<&str> = versions.json["included"]
         .as_array()
         .unwrap()
@@ -196,6 +215,7 @@ async fn versions_and_packages(backend: Backend) {
         [
             "alternativeDistributionPackageVariants",
             "alternativeDistributionPackageVariants",
+            "alternativeDistributionPackageDeltas",
             "alternativeDistributionPackageDeltas",
             "alternativeDistributionPackages"
         ]
@@ -224,7 +244,18 @@ async fn versions_and_packages(backend: Backend) {
         manifest["alternativeDistributionPackageVersion"],
         version_id
     );
-    assert_eq!(manifest["deltas"][0]["fromVersion"], "1.1.0");
+    // Each delta names what it applies to and what it makes: the phone variant from 1.1.0's
+    // phone variant (same position), the pad variant from 1.1.0's first, its only one.
+    let earlier = std::fs::read(files.path().join("phone-1.1.0.ipa")).unwrap();
+    for (n, variant) in ["phone.ipa", "pad.ipa"].into_iter().enumerate() {
+        let entry = &manifest["deltas"][n];
+        assert_eq!(entry["fromVersion"], "1.1.0");
+        assert_eq!(entry["format"], "BSDIFF40");
+        assert_eq!(entry["fromSha256"], sha256_hex(&earlier));
+        let target = std::fs::read(files.path().join(variant)).unwrap();
+        assert_eq!(entry["toSha256"], sha256_hex(&target));
+        assert_eq!(entry["toSha256"], manifest["variants"][n]["sha256"]);
+    }
 
     // Every variant downloads as the bytes its checksum names, in full and by range.
     let variants = server
@@ -292,6 +323,21 @@ async fn versions_and_packages(backend: Backend) {
         )
         .await;
     assert_eq!(delta.status, 200, "{}", delta.text);
+    // The delta's bytes are a bsdiff patch: applied to 1.1.0's file they give 1.2.0's, and
+    // `fileChecksum` is their SHA-256.
+    let delta_attributes = &delta.json["data"]["attributes"];
+    let patch = download(&server, delta_attributes["url"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&patch), delta_attributes["fileChecksum"]);
+    let phone = std::fs::read(files.path().join("phone.ipa")).unwrap();
+    assert!(patch.len() < phone.len() / 10, "{} bytes", patch.len());
+    assert_eq!(
+        altdist_server::delta::apply(&earlier, &patch).unwrap(),
+        phone
+    );
 
     // Another account sees none of it.
     let stranger = server.admin().await;
@@ -314,6 +360,101 @@ async fn versions_and_packages(backend: Backend) {
     theirs.assert_error(409, "ENTITY_ERROR.RELATIONSHIP.INVALID");
 }
 backend_test!(versions_and_packages);
+
+async fn deltas_start_from_an_earlier_version_with_a_stored_package(backend: Backend) {
+    let server = TestServer::start_on(backend).await;
+    let admin = server.admin().await;
+    let app = server.app(&admin.issuer, "com.example.deltas").await;
+    let files = tempfile::tempdir().unwrap();
+    let first = app_file(files.path(), "first.ipa", 20_000);
+    let second = later_file(files.path(), "second.ipa", &first);
+    let refused = |result: anyhow::Result<String>| format!("{:#}", result.unwrap_err());
+
+    let none_yet = refused(
+        server
+            .try_app_store_version(&app, "1.1", "READY_FOR_DISTRIBUTION", &[&second], &["1.0"])
+            .await,
+    );
+    assert!(
+        none_yet.contains("has no IOS version 1.0") && none_yet.contains("no IOS version yet"),
+        "{none_yet}"
+    );
+    server
+        .app_store_version(&app, "1.0", "READY_FOR_DISTRIBUTION", &[&first], &[])
+        .await;
+    server
+        .app_store_version(&app, "0.9", "READY_FOR_DISTRIBUTION", &[&first], &[])
+        .await;
+    let unknown = refused(
+        server
+            .try_app_store_version(&app, "1.1", "READY_FOR_DISTRIBUTION", &[&second], &["0.8"])
+            .await,
+    );
+    assert!(
+        unknown.contains("has no IOS version 0.8")
+            && unknown.contains("its IOS versions: 1.0, 0.9"),
+        "{unknown}"
+    );
+    let itself = refused(
+        server
+            .try_app_store_version(&app, "1.1", "READY_FOR_DISTRIBUTION", &[&second], &["1.1"])
+            .await,
+    );
+    assert!(itself.contains("is the version being created"), "{itself}");
+    let again = refused(
+        server
+            .try_app_store_version(&app, "1.0", "READY_FOR_DISTRIBUTION", &[&second], &["0.9"])
+            .await,
+    );
+    assert!(again.contains("has a IOS version 1.0 already"), "{again}");
+    let twice = refused(
+        server
+            .try_app_store_version(
+                &app,
+                "1.1",
+                "READY_FOR_DISTRIBUTION",
+                &[&second],
+                &["1.0", "1.0"],
+            )
+            .await,
+    );
+    assert!(twice.contains("given twice"), "{twice}");
+
+    // The earlier version's file gone from the package store: nothing to diff against.
+    let stored = server
+        .state
+        .packages
+        .file_path(&sha256_hex(&std::fs::read(&first).unwrap()))
+        .unwrap();
+    let kept = std::fs::read(&stored).unwrap();
+    std::fs::remove_file(&stored).unwrap();
+    let missing = refused(
+        server
+            .try_app_store_version(&app, "1.1", "READY_FOR_DISTRIBUTION", &[&second], &["1.0"])
+            .await,
+    );
+    assert!(
+        missing.contains("not in the package store") && missing.contains("--package-dir"),
+        "{missing}"
+    );
+    std::fs::write(&stored, kept).unwrap();
+
+    // Nothing refused was stored; then deltas from two earlier versions.
+    server
+        .app_store_version(
+            &app,
+            "1.1",
+            "READY_FOR_DISTRIBUTION",
+            &[&second],
+            &["1.0", "0.9"],
+        )
+        .await;
+    let listed = server
+        .get(&admin, &format!("/v1/apps/{app}/appStoreVersions"))
+        .await;
+    assert_eq!(listed.json["meta"]["paging"]["total"], 3, "{}", listed.text);
+}
+backend_test!(deltas_start_from_an_earlier_version_with_a_stored_package);
 
 async fn packages_need_what_apple_requires(backend: Backend) {
     let server = TestServer::start_on(backend).await;

@@ -203,9 +203,14 @@ async fn webhooks_are_managed_as_apple_defines_them(backend: Backend) {
         wrong_id.assert_error(409, "ENTITY_ERROR.ATTRIBUTE.INVALID")["source"]["pointer"],
         "/data/id"
     );
+    // Without --allow-private-targets, only public addresses over https://: not loopback either,
+    // though this server listens on loopback.
     for (bad_url, why) in [
         ("https://10.1.2.3/hook", "private"),
-        ("http://93.184.216.34/hook", "https"),
+        ("http://127.0.0.1:9/hook", "--allow-private-targets"),
+        ("https://[::1]/hook", "--allow-private-targets"),
+        ("https://localhost/hook", "localhost resolves to"),
+        ("http://93.184.216.34/hook", "--allow-private-targets"),
         ("no url", "absolute"),
     ] {
         let refused = server
@@ -223,6 +228,23 @@ async fn webhooks_are_managed_as_apple_defines_them(backend: Backend) {
             refused.text
         );
     }
+    let refused = server
+        .patch(
+            &admin,
+            &format!("/v1/webhooks/{id}"),
+            &json!({"data": {"type": "webhooks", "id": id, "attributes": {"url": "http://127.0.0.1:9/hook"}}}),
+        )
+        .await;
+    let error = refused.assert_error(409, "ENTITY_ERROR.ATTRIBUTE.INVALID");
+    assert_eq!(error["source"]["pointer"], "/data/attributes/url");
+    assert!(
+        error["detail"]
+            .as_str()
+            .unwrap()
+            .contains("started with --allow-private-targets"),
+        "{}",
+        refused.text
+    );
     // Found by the conformance gate on PostgreSQL, whose text cannot hold NUL: a 409, not a 500.
     for member in ["name", "secret"] {
         let mut body = create_body(&app, url, &["BUILD_UPLOAD_STATE_UPDATED"]);
@@ -311,8 +333,31 @@ async fn webhooks_are_managed_as_apple_defines_them(backend: Backend) {
 }
 backend_test!(webhooks_are_managed_as_apple_defines_them);
 
+async fn allowing_private_targets_admits_loopback_private_and_http(backend: Backend) {
+    let server = TestServer::start_allowing_private_targets(backend).await;
+    let admin = server.admin().await;
+    let app = server.app(&admin.issuer, "com.example.private").await;
+    let id = create(&server, &admin, &app, "http://127.0.0.1:9/hook").await;
+    for url in [
+        "http://10.1.2.3/hook",
+        "https://[::1]:8443/hook",
+        "http://localhost:9/",
+    ] {
+        let patched = server
+            .patch(
+                &admin,
+                &format!("/v1/webhooks/{id}"),
+                &json!({"data": {"type": "webhooks", "id": id, "attributes": {"url": url}}}),
+            )
+            .await;
+        assert_eq!(patched.status, 200, "{url}: {}", patched.text);
+        assert_eq!(patched.json["data"]["attributes"]["url"], url);
+    }
+}
+backend_test!(allowing_private_targets_admits_loopback_private_and_http);
+
 async fn events_are_signed_retried_listed_and_redelivered(backend: Backend) {
-    let mut server = TestServer::start_on(backend).await;
+    let mut server = TestServer::start_allowing_private_targets(backend).await;
     server.start_outbox(quick()).await;
     let admin = server.admin().await;
     let app = server.app(&admin.issuer, "com.example.deliveries").await;
@@ -463,7 +508,7 @@ backend_test!(events_are_signed_retried_listed_and_redelivered);
 
 /// The event is part of the transaction of its change: rolled back, nothing is delivered.
 async fn an_event_rolled_back_is_never_delivered(backend: Backend) {
-    let server = TestServer::start_on(backend).await;
+    let server = TestServer::start_allowing_private_targets(backend).await;
     let admin = server.admin().await;
     let app = server.app(&admin.issuer, "com.example.rollback").await;
     let (url, _received) = receiver(Vec::new()).await;
@@ -504,7 +549,7 @@ async fn two_outboxes_on_postgres_deliver_each_event_once() {
     if altdist_server::db::test_db::server_url().is_none() {
         return;
     }
-    let server = TestServer::start_on(Backend::Postgres).await;
+    let server = TestServer::start_allowing_private_targets(Backend::Postgres).await;
     let admin = server.admin().await;
     let app = server.app(&admin.issuer, "com.example.shared").await;
     let (url, received) = receiver(Vec::new()).await;
@@ -560,7 +605,7 @@ async fn two_outboxes_on_postgres_deliver_each_event_once() {
 /// Creating a package stores `ALTERNATIVE_DISTRIBUTION_PACKAGE_VERSION_CREATED` with it, and the
 /// outbox delivers it, signed, naming the new package version.
 async fn creating_a_package_delivers_its_version_created_event(backend: Backend) {
-    let mut server = TestServer::start_on(backend).await;
+    let mut server = TestServer::start_allowing_private_targets(backend).await;
     server.start_outbox(quick()).await;
     let admin = server.admin().await;
     let app = server
