@@ -22,8 +22,8 @@ use crate::package_store::DOWNLOADS_PREFIX;
 use crate::rate_limit::{self, RateDecision};
 use crate::request_id::RequestIds;
 use crate::routes::{
-    alt_dist_domains, alt_dist_keys, app_store_versions, apps, downloads, health, openapi,
-    packages, sandbox, webhooks,
+    alt_dist_domains, alt_dist_keys, app_store_versions, apps, console, downloads, health,
+    openapi, packages, sandbox, webhooks,
 };
 
 /// The request id header: set (when the client sent none) and echoed by the outermost layers.
@@ -168,6 +168,10 @@ pub fn build_router(state: AppState) -> Router {
         // Outside the authenticated routes: a download URL carries its own credential.
         .route("/downloads/{sha256}/{name}", get(downloads::download))
         .route("/openapi.json", get(openapi::find_openapi))
+        // The web console: files for a browser, outside the JSON API and its authentication.
+        .route(console::CONSOLE_PATH, get(console::find_console))
+        .route("/console/", get(console::find_console))
+        .route("/console/{*path}", get(console::find_console_asset))
         .fallback(path_not_found)
         .with_state(state);
     // The layers wrap the finished router as one service rather than going through
@@ -251,9 +255,10 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
 }
 
 /// 406 when the `Accept` header rules out JSON, the only thing the API writes (downloads
-/// aside, which answer with the file).
+/// aside, which answer with the file, and the console, which answers a browser).
 async fn require_json_accept(request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with(DOWNLOADS_PREFIX) {
+    let path = request.uri().path();
+    if path.starts_with(DOWNLOADS_PREFIX) || console::is_console_path(path) {
         return next.run(request).await;
     }
     let acceptable = request
