@@ -41,6 +41,8 @@ function showChrome() {
 }
 
 let rendering = 0;
+// The first page is a page load: focus starts at the top, on the skip link.
+let loaded = false;
 
 async function render() {
   const main = document.getElementById("main");
@@ -64,7 +66,9 @@ async function render() {
   if (ticket !== rendering) return;
   // Move focus to the new page's heading, as a page load would, so a screen reader reads it.
   const heading = slot.querySelector("h1");
-  if (heading && !slot.contains(document.activeElement)) {
+  const first = !loaded;
+  loaded = true;
+  if (heading && !first && !slot.contains(document.activeElement)) {
     heading.setAttribute("tabindex", "-1");
     heading.focus({ preventScroll: false });
   }
