@@ -2,7 +2,7 @@
 
 import * as api from "./api.js";
 import * as store from "./store.js";
-import { announce, fill, h } from "./ui.js";
+import { announce, clearStatus, fill, h } from "./ui.js";
 import { renderSignIn } from "./pages/sign-in.js";
 import { renderApps } from "./pages/apps.js";
 import { renderKeys } from "./pages/keys.js";
@@ -48,6 +48,7 @@ async function render() {
   const main = document.getElementById("main");
   const route = currentRoute();
   const ticket = ++rendering;
+  clearStatus();
   showChrome();
   let page = pages[route];
   if (!api.signedIn()) {

@@ -47,13 +47,26 @@ export function field(label, control, hint) {
 }
 
 // Says `message` in the status line, which screen readers announce.
+let statusTimer = 0;
+
 export function announce(message) {
   const status = document.getElementById("status");
   status.textContent = "";
-  // A new text node in a new task, so that repeating a message announces it again.
-  setTimeout(() => {
+  clearTimeout(statusTimer);
+  // A new text node in a new task, so that repeating a message announces it again; cleared
+  // after a while, so that an old message does not stand beside a new page.
+  statusTimer = setTimeout(() => {
     status.textContent = message;
+    statusTimer = setTimeout(() => {
+      status.textContent = "";
+    }, 8000);
   }, 50);
+}
+
+// Clears the status line (a new page).
+export function clearStatus() {
+  clearTimeout(statusTimer);
+  document.getElementById("status").textContent = "";
 }
 
 // What went wrong, for people: an API error with its status, code, title, detail and source,

@@ -22,8 +22,8 @@ use crate::package_store::DOWNLOADS_PREFIX;
 use crate::rate_limit::{self, RateDecision};
 use crate::request_id::RequestIds;
 use crate::routes::{
-    alt_dist_domains, alt_dist_keys, app_store_versions, apps, console, downloads, health,
-    openapi, packages, sandbox, webhooks,
+    alt_dist_domains, alt_dist_keys, app_store_versions, apps, console, downloads, health, openapi,
+    packages, sandbox, webhooks,
 };
 
 /// The request id header: set (when the client sent none) and echoed by the outermost layers.

@@ -44,7 +44,7 @@ export function renderApps(slot) {
       next = result.next;
       more.hidden = !next;
       fill(summary, result.total === undefined ? `${shown} apps shown.` : `${shown} of ${result.total} apps shown.`);
-      if (!shown) body.append(h("tr", {}, h("td", { colspan: 5 }, "No app matches. Apps are created with `altdist admin app create`.")));
+      if (!shown) body.append(h("tr", {}, h("td", { colspan: 5 }, "No app matches. Apps are created with ", h("code", {}, "altdist admin app create"), ".")));
       announce(summary.textContent);
     } catch (err) {
       showError(errors, err, "Could not list the apps.");

@@ -127,7 +127,7 @@ export function renderKeys(slot) {
 
   const form = h("form", { class: "card", "aria-labelledby": "upload-key" },
     h("h2", { id: "upload-key" }, "Upload a public key"),
-    field("Public key file", keyFile, "public_key.pem from `openssl ec -in private_key.pem -pubout` or `altdist pubkey`. A private key file is reduced to its public half here; only that is sent."),
+    field("Public key file", keyFile, ["public_key.pem from ", h("code", {}, "openssl ec -in private_key.pem -pubout"), " or ", h("code", {}, "altdist pubkey"), ". A private key file is reduced to its public half here; only that is sent."]),
     field("Or paste the PEM", pasted),
     field("App", app, "An app-specific key signs for one app; without an app the key is account-wide."),
     h("div", { class: "actions" }, upload),

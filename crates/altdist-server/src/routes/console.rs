@@ -90,7 +90,8 @@ static PREPARED: LazyLock<Vec<Prepared>> = LazyLock::new(|| {
                 asset,
                 etag: format!("\"{tag}\""),
                 // Only where it saves something (a PNG is compressed already).
-                gzip: (gzipped.len() < asset.body.len()).then(|| (gzipped, format!("\"{tag}-gz\""))),
+                gzip: (gzipped.len() < asset.body.len())
+                    .then(|| (gzipped, format!("\"{tag}-gz\""))),
             }
         })
         .collect()
@@ -134,10 +135,7 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
             .into_response(),
         );
     };
-    let gzip = prepared
-        .gzip
-        .as_ref()
-        .filter(|_| accepts_gzip(headers));
+    let gzip = prepared.gzip.as_ref().filter(|_| accepts_gzip(headers));
     let (body, etag, encoding): (&[u8], &str, Option<&str>) = match gzip {
         Some((bytes, etag)) => (bytes, etag, Some("gzip")),
         None => (prepared.asset.body, &prepared.etag, None),
@@ -269,7 +267,12 @@ mod tests {
     #[test]
     fn every_asset_has_a_content_type() {
         for asset in ASSETS {
-            assert_ne!(asset.content_type(), "application/octet-stream", "{}", asset.path);
+            assert_ne!(
+                asset.content_type(),
+                "application/octet-stream",
+                "{}",
+                asset.path
+            );
         }
     }
 

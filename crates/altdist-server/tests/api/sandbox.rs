@@ -192,7 +192,9 @@ async fn a_token_made_by_altdist_is_valid_once_and_then_a_replay(backend: Backen
         .unwrap();
     let first_seen = nonce.first_seen.as_deref().expect("firstSeen on a replay");
     assert!(
-        nonce.detail.contains(&format!("first seen at {first_seen} (")),
+        nonce
+            .detail
+            .contains(&format!("first seen at {first_seen} (")),
         "{}",
         nonce.detail
     );

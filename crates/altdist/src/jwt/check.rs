@@ -157,11 +157,7 @@ pub struct Check {
     pub detail: String,
     /// For a replayed nonce: when the nonce was first seen (RFC 3339), as `detail` says too,
     /// for a program to read without parsing the text. Absent on every other check.
-    #[serde(
-        rename = "firstSeen",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "firstSeen", default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
 }
 
@@ -345,7 +341,10 @@ mod tests {
     fn a_replay_says_when_the_nonce_was_first_seen() {
         let mut verification = Verification {
             header: Map::new(),
-            claims: serde_json::json!({"nonce": "n"}).as_object().unwrap().clone(),
+            claims: serde_json::json!({"nonce": "n"})
+                .as_object()
+                .unwrap()
+                .clone(),
             checks: vec![Check::new(CheckName::Nonce, Ok("a UUID".into()))],
         };
         let fresh = serde_json::to_value(&verification.checks[0]).unwrap();
@@ -356,7 +355,12 @@ mod tests {
         let replayed = serde_json::to_value(&verification.checks[0]).unwrap();
         assert_eq!(replayed["ok"], false);
         assert_eq!(replayed["firstSeen"], "2025-03-01T10:00:00Z");
-        assert!(replayed["detail"].as_str().unwrap().contains("2025-03-01T10:00:00Z (42 seconds ago)"));
+        assert!(
+            replayed["detail"]
+                .as_str()
+                .unwrap()
+                .contains("2025-03-01T10:00:00Z (42 seconds ago)")
+        );
         // Read back by an older reader's shape and by this one alike.
         let read: Check = serde_json::from_value(replayed).unwrap();
         assert_eq!(read.first_seen.as_deref(), Some("2025-03-01T10:00:00Z"));
