@@ -10,6 +10,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
+import { createPrivateKey, sign } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -50,13 +51,15 @@ async function step(name, work) {
     await work();
   } catch (err) {
     const file = join(artifacts, `${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
+    let where;
     try {
       await page.screenshot({ path: file, fullPage: true });
-      err.message += `\n    screenshot: ${file}\n    screenshots of this run: ${artifacts}`;
+      where = `screenshot: ${file}\n    screenshots of this run: ${artifacts}`;
     } catch (shotErr) {
-      err.message += `\n    (no screenshot: ${shotErr.message})`;
+      where = `(no screenshot: ${shotErr.message})`;
     }
-    throw err;
+    // A new error: the runner prints the stack, which holds the message as it was made.
+    throw new Error(`${err.message}\n    ${where}`, { cause: err });
   }
 }
 
@@ -72,6 +75,21 @@ async function checkAccessibility(label) {
     [],
     `accessibility violations on ${label}`,
   );
+}
+
+// The API from the test itself, as the admin key (to make data the pages then show).
+async function apiAsAdmin(method, path, body) {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (json) => Buffer.from(JSON.stringify(json)).toString("base64url");
+  const input = `${part({ alg: "ES256", kid: admin.keyId, typ: "JWT" })}.${part({ iss: admin.issuerId, iat: now, exp: now + 600, aud: "appstoreconnect-v1" })}`;
+  const signature = sign("sha256", Buffer.from(input), { key: createPrivateKey(readFileSync(admin.keyPath)), dsaEncoding: "ieee-p1363" });
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${input}.${signature.toString("base64url")}`, "Content-Type": "application/json", Accept: "application/json" },
+    body: body && JSON.stringify(body),
+  });
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
+  return response.status === 204 ? null : response.json();
 }
 
 async function signIn({ keyId, issuerId, keyPath }, { remember = false } = {}) {
@@ -354,9 +372,49 @@ test("keys: the new key listed with its fingerprint and app", () => step("keys",
   await page.screenshot({ path: join(artifacts, "keys.png"), fullPage: true });
 }));
 
-test("domains: listed; an invalid domain shows the API's error with its pointer", () => step("domains", async () => {
+test("keys: upload a pasted public key (account-wide) and a private key file (its public half, for an app)", () => step("keys-upload", async () => {
+  const dir = join(work, "upload");
+  mkdirSync(dir);
+  const wide = join(dir, "wide.pem");
+  const specific = join(dir, "specific.pem");
+  for (const file of [wide, specific]) execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", file]);
+  const widePublic = execFileSync("openssl", ["ec", "-in", wide, "-pubout"], { stdio: ["ignore", "pipe", "pipe"] }).toString();
+  await page.getByLabel("Or paste the PEM").fill(widePublic);
+  await page.getByRole("button", { name: "Upload public key" }).click();
+  const wideRow = page.getByRole("row", { name: new RegExp(altdist("fingerprint", wide)) });
+  await wideRow.getByText("Account-wide").waitFor();
+
+  const other = JSON.parse(altdist("admin", "app", "create", "--name", "Upload App", "--bundle-id", "com.example.upload", "--data-dir", data, "--json")).id;
+  // Away and back: the page lists the apps anew.
+  await page.getByRole("link", { name: "Apps" }).click();
+  await page.getByRole("link", { name: "Keys" }).click();
+  await page.getByRole("option", { name: /Upload App/ }).waitFor({ state: "attached" });
+  await page.getByLabel("Public key file").setInputFiles(specific);
+  await page.getByLabel("App", { exact: true }).selectOption(other);
+  await page.getByRole("button", { name: "Upload public key" }).click();
+  await page.getByRole("status").getByText(/only the public half of the private key was sent/).waitFor();
+  const row = page.getByRole("row", { name: new RegExp(altdist("fingerprint", specific)) });
+  await row.getByText("Upload App").waitFor();
+  // A second account-wide key is the API's 409, shown with its detail.
+  await page.getByLabel("Or paste the PEM").fill(widePublic);
+  await page.getByRole("button", { name: "Upload public key" }).click();
+  assert.match(await page.getByRole("alert").innerText(), /HTTP 409[\s\S]*ENTITY_ERROR/);
+}));
+
+test("domains: listed and paged; an invalid domain shows the API's error with its pointer", () => step("domains", async () => {
+  // More than a page (50): the list follows links.next.
+  for (let i = 0; i < 51; i++) {
+    await apiAsAdmin("POST", "/v1/alternativeDistributionDomains", {
+      data: { type: "alternativeDistributionDomains", attributes: { domain: `d${i}.paging.example.com`, referenceName: `Paging ${i}` } },
+    });
+  }
   await page.getByRole("link", { name: "Domains" }).click();
   await page.getByRole("row", { name: /apps\.console\.example\.com/ }).waitFor();
+  await page.getByText("50 of 52 domains shown.").waitFor();
+  await page.getByRole("button", { name: "Load more domains" }).click();
+  await page.getByText("52 of 52 domains shown.").waitFor();
+  await page.getByRole("row", { name: /d50\.paging\.example\.com/ }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Load more domains" }).isVisible(), false);
   await page.getByLabel("Domain", { exact: true }).fill("https://not a domain/");
   await page.getByLabel("Reference name").fill("Bad");
   await page.getByRole("button", { name: "Add domain" }).click();
@@ -393,6 +451,23 @@ test("a DEVELOPER key reads but may not delete: the 403 says ADMIN is needed", (
   assert.match(await page.getByRole("alert").innerText(), /HTTP 401/);
 }));
 
+test("an individual key given as a SEC1 PEM signs in (tokens with sub \"user\")", () => step("individual-sec1", async () => {
+  const p8 = join(work, "individual.p8");
+  const individual = JSON.parse(altdist("admin", "api-key", "create", "--role", "ADMIN", "--individual", "--data-dir", data, "--out", p8, "--json"));
+  const sec1 = join(work, "individual-sec1.pem");
+  execFileSync("openssl", ["ec", "-in", p8, "-out", sec1], { stdio: "pipe" });
+  assert.match(readFileSync(sec1, "utf8"), /BEGIN EC PRIVATE KEY/);
+  await signOut();
+  await page.getByLabel("Key ID", { exact: true }).fill(individual.key_id);
+  await page.getByLabel("Individual key", { exact: false }).check();
+  assert.equal(await page.getByLabel("Issuer ID", { exact: true }).isDisabled(), true);
+  await page.getByLabel("Private key (.p8)").setInputFiles(sec1);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  // Signing in keeps the page asked for (the domains, where the last test left off).
+  await page.locator("#who").getByText("(individual)").waitFor();
+  await page.getByRole("heading", { level: 1, name: "Alternative distribution domains" }).waitFor();
+}));
+
 test("remembered sign-in survives a reload; sign out forgets it", () => step("remember", async () => {
   await signOut();
   await signIn(admin, { remember: true });
@@ -421,7 +496,10 @@ test("an ADMIN deletes the key after confirming; cancelling keeps it", () => ste
   await page.getByRole("status").getByText(`Deleted key ${state.kid}.`).waitFor();
   await page.getByRole("link", { name: "Apps" }).click();
   await page.waitForFunction(() => !document.body.innerText.includes("loading…"));
-  assert.match(await page.getByRole("row", { name: /Console Test App/ }).innerText(), /no key/);
+  // The app has no key of its own now: the account-wide key signs for it.
+  const appRow = await page.getByRole("row", { name: /Console Test App/ }).innerText();
+  assert.doesNotMatch(appRow, new RegExp(state.kid));
+  assert.doesNotMatch(appRow, /no key|error/);
 }));
 
 test("deep links and unknown console files", () => step("links", async () => {
@@ -429,7 +507,7 @@ test("deep links and unknown console files", () => step("links", async () => {
   await page.waitForURL(/\/console#\/keys$/);
   const missing = await fetch(`${base}/console/nope.js`);
   assert.equal(missing.status, 404);
-  if (process.env.CONSOLE_SCREENSHOT) copyFileSync(join(artifacts, process.env.CONSOLE_SCREENSHOT_FROM || "setup.png"), process.env.CONSOLE_SCREENSHOT);
+  if (process.env.CONSOLE_SCREENSHOT) copyFileSync(join(artifacts, process.env.CONSOLE_SCREENSHOT_FROM || "keys.png"), process.env.CONSOLE_SCREENSHOT);
   writeFileSync(join(artifacts, "done"), "");
 }));
 

@@ -65,6 +65,14 @@ fi
 [[ -x $bin ]] || { echo "error: no altdist binary at $bin" >&2; exit 1; }
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
+# A path given relative to where run.sh was started, before the cd below.
+if [[ -n ${CONSOLE_SCREENSHOT:-} && $CONSOLE_SCREENSHOT != /* ]]; then
+  export CONSOLE_SCREENSHOT=$PWD/$CONSOLE_SCREENSHOT
+fi
+if [[ -n ${CONSOLE_ARTIFACTS:-} && $CONSOLE_ARTIFACTS != /* ]]; then
+  export CONSOLE_ARTIFACTS=$PWD/$CONSOLE_ARTIFACTS
+fi
+
 echo "console tests: $("$bin" --version), $("$chromium" --version 2>/dev/null | head -1), node $(node --version)"
 cd "$here"
 ALTDIST_BIN=$bin CHROMIUM=$chromium node --test --test-concurrency=1 --test-reporter=spec console.test.mjs
