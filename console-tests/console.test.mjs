@@ -334,6 +334,8 @@ test("inspector: the sample token passes every check, then is a replay", () => s
   assert.match(await nonce.locator(".verdict").innerText(), /fail/);
   assert.match(await nonce.innerText(), /Replay\. This nonce was first seen/);
   assert.match(await nonce.innerText(), /replayed: .* was first seen at/);
+  await checkAccessibility("the inspector with a replay");
+  await page.screenshot({ path: join(artifacts, "inspector.png"), fullPage: true });
 }));
 
 test("inspector: a broken token fails the right checks", () => step("inspector-broken", async () => {
@@ -369,6 +371,10 @@ test("keys: the new key listed with its fingerprint and app", () => step("keys",
   await row.getByText(state.fingerprint).waitFor();
   await row.getByText("Console Test App").waitFor();
   await checkAccessibility("the keys page");
+  // The dark theme too (contrast is among axe's serious checks).
+  await page.emulateMedia({ colorScheme: "dark" });
+  await checkAccessibility("the keys page, dark");
+  await page.emulateMedia({ colorScheme: "light" });
   await page.screenshot({ path: join(artifacts, "keys.png"), fullPage: true });
 }));
 
