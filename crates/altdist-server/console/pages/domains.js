@@ -13,6 +13,11 @@ export function renderDomains(slot) {
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more domains");
   const summary = h("p", { class: "summary" });
   let next = null;
+  let total = 0;
+  const showCount = () => {
+    const count = body.querySelectorAll("tr").length;
+    fill(summary, count ? `${count} of ${total} domains shown.` : "No domain yet.");
+  };
 
   function row(item) {
     const a = item.attributes || {};
@@ -23,6 +28,8 @@ export function renderDomains(slot) {
       try {
         await api("DELETE", `/v1/alternativeDistributionDomains/${encodeURIComponent(item.id)}`);
         tr.remove();
+        total -= 1;
+        showCount();
         announce(`Deleted domain ${a.domain}.`);
       } catch (err) {
         showError(listErrors, err, `Could not delete ${a.domain}.`);
@@ -39,8 +46,8 @@ export function renderDomains(slot) {
       for (const item of result.data) body.append(row(item));
       next = result.next;
       more.hidden = !next;
-      const count = body.querySelectorAll("tr").length;
-      fill(summary, count ? `${count} of ${result.total ?? count} domains shown.` : "No domain yet.");
+      total = result.total ?? body.querySelectorAll("tr").length;
+      showCount();
     } catch (err) {
       showError(listErrors, err, "Could not list the domains.");
     }

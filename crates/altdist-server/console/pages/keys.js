@@ -69,6 +69,11 @@ export function renderKeys(slot) {
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more keys");
   const summary = h("p", { class: "summary" });
   let next = null;
+  let total = 0;
+  const showCount = () => {
+    const count = body.querySelectorAll("tr").length;
+    fill(summary, count ? `${count} of ${total} keys shown.` : "No key yet.");
+  };
   let owners = null;
 
   function appCell(cell, keyId) {
@@ -92,6 +97,8 @@ export function renderKeys(slot) {
       try {
         await api("DELETE", `/v1/alternativeDistributionKeys/${encodeURIComponent(key.id)}`);
         tr.remove();
+        total -= 1;
+        showCount();
         announce(`Deleted key ${key.id}.`);
       } catch (err) {
         showError(listErrors, err, `Could not delete key ${key.id}.`);
@@ -108,8 +115,8 @@ export function renderKeys(slot) {
       for (const key of result.data) body.append(row(key));
       next = result.next;
       more.hidden = !next;
-      const count = body.querySelectorAll("tr").length;
-      fill(summary, count ? `${count} of ${result.total ?? count} keys shown.` : "No key yet.");
+      total = result.total ?? body.querySelectorAll("tr").length;
+      showCount();
     } catch (err) {
       showError(listErrors, err, "Could not list the keys.");
     }
