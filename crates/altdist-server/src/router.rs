@@ -21,7 +21,7 @@ use crate::package_store::DOWNLOADS_PREFIX;
 use crate::rate_limit::{self, RateDecision};
 use crate::request_id::RequestIds;
 use crate::routes::{
-    alt_dist_domains, alt_dist_keys, app_store_versions, apps, downloads, health, openapi,
+    alt_dist_domains, alt_dist_keys, app_store_versions, apps, console, downloads, health, openapi,
     packages, sandbox, webhooks,
 };
 
@@ -170,6 +170,10 @@ pub fn build_router(state: AppState) -> Router {
         // Outside the authenticated routes: a download URL carries its own credential.
         .route("/downloads/{sha256}/{name}", get(downloads::download))
         .route("/openapi.json", get(openapi::find_openapi))
+        // The web console: files for a browser, outside the JSON API and its authentication.
+        .route(console::CONSOLE_PATH, get(console::find_console))
+        .route("/console/", get(console::find_console))
+        .route("/console/{*path}", get(console::find_console_asset))
         .fallback(path_not_found)
         .with_state(state);
     // The layers wrap the finished router as one service rather than going through
@@ -286,9 +290,11 @@ fn method_not_allowed_as_json(method: &Method, uri: &Uri, response: &Response) -
     .into_response()
 }
 
-/// Whether the request's `Accept` headers let the API answer with JSON (always, for downloads).
+/// Whether the request's `Accept` headers let the API answer with JSON (always for downloads,
+/// which answer with the file, and the console, which answers a browser).
 fn accepts_json_response(request: &Request) -> bool {
-    if request.uri().path().starts_with(DOWNLOADS_PREFIX) {
+    let path = request.uri().path();
+    if path.starts_with(DOWNLOADS_PREFIX) || console::is_console_path(path) {
         return true;
     }
     let mut accept = request.headers().get_all(header::ACCEPT).iter().peekable();

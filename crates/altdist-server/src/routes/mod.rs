@@ -4,6 +4,7 @@ pub mod alt_dist_domains;
 pub mod alt_dist_keys;
 pub mod app_store_versions;
 pub mod apps;
+pub mod console;
 pub mod downloads;
 pub mod health;
 pub mod openapi;

@@ -6,6 +6,7 @@ mod common;
 mod apps;
 mod auth;
 mod concurrency;
+mod console;
 mod domains;
 mod errors;
 mod keys;

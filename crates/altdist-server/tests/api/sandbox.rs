@@ -183,6 +183,30 @@ async fn a_token_made_by_altdist_is_valid_once_and_then_a_replay(backend: Backen
         "{}",
         detail(&second, "nonce")
     );
+    // The first-seen time also as a member of its own, the one the detail names.
+    let nonce = second
+        .verification
+        .checks
+        .iter()
+        .find(|check| check.name.as_str() == "nonce")
+        .unwrap();
+    let first_seen = nonce.first_seen.as_deref().expect("firstSeen on a replay");
+    assert!(
+        nonce
+            .detail
+            .contains(&format!("first seen at {first_seen} (")),
+        "{}",
+        nonce.detail
+    );
+    time::OffsetDateTime::parse(first_seen, &time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let fresh = first
+        .verification
+        .checks
+        .iter()
+        .find(|check| check.name.as_str() == "nonce")
+        .unwrap();
+    assert_eq!(fresh.first_seen, None);
 }
 backend_test!(a_token_made_by_altdist_is_valid_once_and_then_a_replay);
 

@@ -155,6 +155,10 @@ pub struct Check {
     pub ok: bool,
     /// What was found, and for a failure what was expected.
     pub detail: String,
+    /// For a replayed nonce: when the nonce was first seen (RFC 3339), as `detail` says too,
+    /// for a program to read without parsing the text. Absent on every other check.
+    #[serde(rename = "firstSeen", default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
 }
 
 impl Check {
@@ -164,7 +168,12 @@ impl Check {
             Ok(detail) => (true, detail),
             Err(detail) => (false, detail),
         };
-        Self { name, ok, detail }
+        Self {
+            name,
+            ok,
+            detail,
+            first_seen: None,
+        }
     }
 }
 
@@ -233,9 +242,13 @@ impl Verification {
             NonceVerdict::Replayed { first_seen } => {
                 check.ok = false;
                 check.detail = match first_seen {
-                    Some((at, ago)) => format!(
-                        "replayed: {nonce} was first seen at {at} ({ago} seconds ago); every install needs a fresh nonce"
-                    ),
+                    Some((at, ago)) => {
+                        let detail = format!(
+                            "replayed: {nonce} was first seen at {at} ({ago} seconds ago); every install needs a fresh nonce"
+                        );
+                        check.first_seen = Some(at);
+                        detail
+                    }
                     None => format!(
                         "replayed: {nonce} was seen before; every install needs a fresh nonce"
                     ),
@@ -322,6 +335,35 @@ mod tests {
         assert_eq!(name, CheckName::Other("attestation".into()));
         assert_eq!(serde_json::to_string(&name).unwrap(), r#""attestation""#);
         assert_eq!(CheckName::from("appId"), CheckName::AppId);
+    }
+
+    #[test]
+    fn a_replay_says_when_the_nonce_was_first_seen() {
+        let mut verification = Verification {
+            header: Map::new(),
+            claims: serde_json::json!({"nonce": "n"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            checks: vec![Check::new(CheckName::Nonce, Ok("a UUID".into()))],
+        };
+        let fresh = serde_json::to_value(&verification.checks[0]).unwrap();
+        assert!(fresh.get("firstSeen").is_none(), "{fresh}");
+        verification.settle_nonce(NonceVerdict::Replayed {
+            first_seen: Some(("2025-03-01T10:00:00Z".into(), 42)),
+        });
+        let replayed = serde_json::to_value(&verification.checks[0]).unwrap();
+        assert_eq!(replayed["ok"], false);
+        assert_eq!(replayed["firstSeen"], "2025-03-01T10:00:00Z");
+        assert!(
+            replayed["detail"]
+                .as_str()
+                .unwrap()
+                .contains("2025-03-01T10:00:00Z (42 seconds ago)")
+        );
+        // Read back by an older reader's shape and by this one alike.
+        let read: Check = serde_json::from_value(replayed).unwrap();
+        assert_eq!(read.first_seen.as_deref(), Some("2025-03-01T10:00:00Z"));
     }
 
     #[test]
