@@ -1,7 +1,8 @@
 // Domains: the websites the account distributes from; add and delete.
 
-import { api, page } from "../api.js";
+import { api } from "../api.js";
 import { announce, busy, confirmDialog, dateText, field, fill, h, showError } from "../ui.js";
+import { pagedRows } from "./paged.js";
 
 export function renderDomains(slot) {
   const domain = h("input", { name: "domain", required: true, autocomplete: "off", spellcheck: "false", placeholder: "apps.example.com" });
@@ -12,12 +13,7 @@ export function renderDomains(slot) {
   const body = h("tbody");
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more domains");
   const summary = h("p", { class: "summary" });
-  let next = null;
-  let total = 0;
-  const showCount = () => {
-    const count = body.querySelectorAll("tr").length;
-    fill(summary, count ? `${count} of ${total} domains shown.` : "No domain yet.");
-  };
+  const rows = pagedRows({ body, more, summary, errors: listErrors, row, noun: "domains", empty: "No domain yet." });
 
   function row(item) {
     const a = item.attributes || {};
@@ -27,30 +23,13 @@ export function renderDomains(slot) {
       if (!(await confirmDialog(`Delete the domain ${a.domain}? Installs from it stop being allowed.`, "Delete domain"))) return;
       try {
         await api("DELETE", `/v1/alternativeDistributionDomains/${encodeURIComponent(item.id)}`);
-        tr.remove();
-        total -= 1;
-        showCount();
+        rows.removed(tr);
         announce(`Deleted domain ${a.domain}.`);
       } catch (err) {
         showError(listErrors, err, `Could not delete ${a.domain}.`);
       }
     });
     return tr;
-  }
-
-  async function load(path, reset) {
-    listErrors.replaceChildren();
-    try {
-      const result = await page(path);
-      if (reset) body.replaceChildren();
-      for (const item of result.data) body.append(row(item));
-      next = result.next;
-      more.hidden = !next;
-      total = result.total ?? body.querySelectorAll("tr").length;
-      showCount();
-    } catch (err) {
-      showError(listErrors, err, "Could not list the domains.");
-    }
   }
 
   const form = h("form", { class: "card", "aria-labelledby": "add-domain" },
@@ -71,13 +50,13 @@ export function renderDomains(slot) {
         announce(`Added domain ${created.data.attributes.domain}.`);
         domain.value = "";
         referenceName.value = "";
-        await load("/v1/alternativeDistributionDomains?limit=50", true);
+        await rows.reload("/v1/alternativeDistributionDomains?limit=50");
       } catch (err) {
         showError(formErrors, err, "Could not add the domain.");
       }
     });
   });
-  more.addEventListener("click", () => busy(more, "Loading…", () => load(next, false)));
+  more.addEventListener("click", () => busy(more, "Loading…", () => rows.loadMore()));
 
   fill(slot,
     h("h1", {}, "Alternative distribution domains"),
@@ -95,5 +74,5 @@ export function renderDomains(slot) {
     ),
     more,
   );
-  return load("/v1/alternativeDistributionDomains?limit=50", true);
+  return rows.reload("/v1/alternativeDistributionDomains?limit=50");
 }

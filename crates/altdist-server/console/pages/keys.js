@@ -1,8 +1,9 @@
 // Keys: the account's alternative distribution keys, with fingerprint and app; upload, delete.
 
-import { all, api, page } from "../api.js";
+import { all, api } from "../api.js";
 import { fingerprintOfPem, publicKeyOf, readKeyFile, toPem } from "../crypto.js";
 import { announce, busy, confirmDialog, field, fileBytes, fill, h, showError } from "../ui.js";
+import { pagedRows } from "./paged.js";
 
 // At most this many apps are asked for their key when the keys page names each key's app.
 const APPS_LOOKED_UP = 400;
@@ -68,12 +69,7 @@ export function renderKeys(slot) {
   const body = h("tbody");
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more keys");
   const summary = h("p", { class: "summary" });
-  let next = null;
-  let total = 0;
-  const showCount = () => {
-    const count = body.querySelectorAll("tr").length;
-    fill(summary, count ? `${count} of ${total} keys shown.` : "No key yet.");
-  };
+  const rows = pagedRows({ body, more, summary, errors: listErrors, row, noun: "keys", empty: "No key yet." });
   let owners = null;
 
   function appCell(cell, keyId) {
@@ -96,30 +92,13 @@ export function renderKeys(slot) {
       if (!(await confirmDialog(`Delete the key ${key.id}? Install verification tokens signed with it stop verifying at once. This cannot be undone.`, "Delete key"))) return;
       try {
         await api("DELETE", `/v1/alternativeDistributionKeys/${encodeURIComponent(key.id)}`);
-        tr.remove();
-        total -= 1;
-        showCount();
+        rows.removed(tr);
         announce(`Deleted key ${key.id}.`);
       } catch (err) {
         showError(listErrors, err, `Could not delete key ${key.id}.`);
       }
     });
     return tr;
-  }
-
-  async function load(path, reset) {
-    listErrors.replaceChildren();
-    try {
-      const result = await page(path);
-      if (reset) body.replaceChildren();
-      for (const key of result.data) body.append(row(key));
-      next = result.next;
-      more.hidden = !next;
-      total = result.total ?? body.querySelectorAll("tr").length;
-      showCount();
-    } catch (err) {
-      showError(listErrors, err, "Could not list the keys.");
-    }
   }
 
   async function loadOwners() {
@@ -153,14 +132,14 @@ export function renderKeys(slot) {
         announce(`Uploaded key ${created.id}${fromPrivate ? "; only the public half of the private key was sent" : ""}.`);
         keyFile.value = "";
         pasted.value = "";
-        await load("/v1/alternativeDistributionKeys?limit=50", true);
+        await rows.reload("/v1/alternativeDistributionKeys?limit=50");
         loadOwners();
       } catch (err) {
         showError(formErrors, err, "Could not upload the key.");
       }
     });
   });
-  more.addEventListener("click", () => busy(more, "Loading…", () => load(next, false).then(() => loadOwners())));
+  more.addEventListener("click", () => busy(more, "Loading…", () => rows.loadMore().then(() => loadOwners())));
 
   fill(slot,
     h("h1", {}, "Alternative distribution keys"),
@@ -179,5 +158,5 @@ export function renderKeys(slot) {
     form,
   );
   appChoices(app, "No app: an account-wide key").catch((err) => showError(formErrors, err, "Could not list the apps."));
-  return load("/v1/alternativeDistributionKeys?limit=50", true).then(() => loadOwners());
+  return rows.reload("/v1/alternativeDistributionKeys?limit=50").then(() => loadOwners());
 }

@@ -52,6 +52,7 @@ pub const ASSETS: &[Asset] = assets![
     "pages/domains.js",
     "pages/inspect.js",
     "pages/keys.js",
+    "pages/paged.js",
     "pages/setup.js",
     "pages/sign-in.js",
 ];
