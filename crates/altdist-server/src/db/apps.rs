@@ -5,9 +5,11 @@ use sqlx::QueryBuilder;
 
 use super::{Db, Page, Result};
 
-/// An app as stored. Apps are never changed nor deleted once inserted, which lets
-/// [`super::read_cache`] keep them with no invalidation: a statement that changes one must
-/// empty that cache the way `alt_dist_keys` changes do.
+/// An app as stored.
+///
+/// Apps are never changed nor deleted once inserted, which lets [`super::read_cache`] keep them
+/// with no invalidation: a statement that changes one must empty that cache the way
+/// `alt_dist_keys` changes do.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AppRow {
     /// The Apple id.
