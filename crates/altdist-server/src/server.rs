@@ -114,7 +114,11 @@ impl Running {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let watch = self.state.auth.spawn_revocation_watch(REVOCATION_POLL);
+        let watch = self
+            .state
+            .auth
+            .spawn_revocation_watch(REVOCATION_POLL)
+            .await;
         // Only now: on SQLite the serve lock, taken by `start`, is what makes the cache safe.
         let read_caching = self.db.cache_reads();
         let outbox = Outbox::start(

@@ -70,13 +70,16 @@ impl Authenticator {
 
     /// Watches the database for keys revoked by another process (`altdist admin api-key
     /// revoke`) and drops the cached tokens when one is: within `every` of the revocation.
-    pub fn spawn_revocation_watch(
+    ///
+    /// The first count is taken before this returns, so that a revocation made after it is
+    /// always seen as a change.
+    pub async fn spawn_revocation_watch(
         self: &Arc<Self>,
         every: Duration,
     ) -> tokio::task::JoinHandle<()> {
         let auth = Arc::clone(self);
+        let mut last = db::api_keys::revoked_count(&auth.db).await.ok();
         tokio::spawn(async move {
-            let mut last = db::api_keys::revoked_count(&auth.db).await.ok();
             let mut ticks = tokio::time::interval(every);
             loop {
                 ticks.tick().await;

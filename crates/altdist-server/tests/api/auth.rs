@@ -333,7 +333,8 @@ async fn a_revocation_by_another_process_reaches_the_cache(backend: Backend) {
     let watch = server
         .state
         .auth
-        .spawn_revocation_watch(Duration::from_millis(50));
+        .spawn_revocation_watch(Duration::from_millis(50))
+        .await;
     let admin = server.admin().await;
     let token = admin.token();
     let get = || server.send(server.request(Method::GET, KEYS).bearer_auth(&token));
@@ -344,7 +345,15 @@ async fn a_revocation_by_another_process_reaches_the_cache(backend: Backend) {
             .await
             .unwrap()
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The watch polls every 50 ms; a loaded machine may take longer, never this long.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while get().await.status == 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revoked key's token was still accepted after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     get().await.assert_error(401, "NOT_AUTHORIZED");
     watch.abort();
 }
