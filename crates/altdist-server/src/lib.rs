@@ -14,6 +14,7 @@ pub mod delta;
 pub mod error;
 pub mod extract;
 pub mod jsonapi;
+pub mod negotiation;
 pub mod package_store;
 pub mod rate_limit;
 pub mod request_id;

@@ -313,18 +313,11 @@ fn accepts_json_response(request: &Request) -> bool {
 }
 
 fn accepts_json(accept: &str) -> bool {
-    accept.split(',').any(|range| {
-        let mut parts = range.split(';');
-        let media_type = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let refused = parts.any(|param| {
-            let param = param.trim().to_ascii_lowercase().replace(' ', "");
-            param == "q=0" || param.starts_with("q=0.") && param[4..].bytes().all(|b| b == b'0')
-        });
-        !refused
-            && matches!(
-                media_type.as_str(),
-                "application/json" | "application/*" | "*/*" | "application/vnd.api+json"
-            )
+    crate::negotiation::accepted(accept).any(|media_type| {
+        matches!(
+            media_type.as_str(),
+            "application/json" | "application/*" | "*/*" | "application/vnd.api+json"
+        )
     })
 }
 

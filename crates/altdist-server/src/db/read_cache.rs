@@ -2,8 +2,8 @@
 //! one costs no query.
 //!
 //! Reading a key by id is the request clients make most, and the query was most of its cost: a
-//! round trip to SQLite's connection thread, or to PostgreSQL (docs/PERFORMANCE.md, "Keys read
-//! from memory"). A cached read must still never show a key deleted before it, on any server:
+//! round trip to SQLite's connection thread, or to PostgreSQL (docs/PERFORMANCE.md, "Where a
+//! key read's instructions go"). A cached read must still never show a key deleted before it, on any server:
 //!
 //! * Every change to `alt_dist_keys` goes through [`super::alt_dist_keys`], which empties this
 //!   process's cache once the change is committed. A read that loaded a row before the change

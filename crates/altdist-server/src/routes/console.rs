@@ -202,15 +202,8 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         .get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|param| {
-                let param = param.trim().replace(' ', "");
-                param == "q=0" || param.starts_with("q=0.") && param[4..].bytes().all(|b| b == b'0')
-            });
-            !refused && (name.eq_ignore_ascii_case("gzip") || name == "*")
+        .any(|value| {
+            crate::negotiation::accepted(value).any(|coding| coding == "gzip" || coding == "*")
         })
 }
 

@@ -69,7 +69,6 @@ async fn parsed(
     {
         return Ok(key);
     }
-    let generation = sandbox.keys.0.generation();
     let public_key =
         PublicKey::from_pem(&row.public_key).map_err(|source| SandboxError::StoredKey {
             id: row.id.clone(),
@@ -89,10 +88,16 @@ async fn parsed(
         public_key,
     });
     let until = now.saturating_add(seconds(KEY_CACHE_TTL));
-    sandbox
-        .keys
-        .0
-        .insert(key.id.clone(), Arc::clone(&key), until, generation, now);
+    // Nothing is ever removed from this cache (an entry is checked against the row instead),
+    // so no load can race with a removal: the current generation will do.
+    let keys = &sandbox.keys.0;
+    keys.insert(
+        key.id.clone(),
+        Arc::clone(&key),
+        until,
+        keys.generation(),
+        now,
+    );
     Ok(key)
 }
 

@@ -193,14 +193,25 @@ impl TestServer {
         Self::serve(dir, db, database, rate_limit, allow_private_targets).await
     }
 
+    /// A server on PostgreSQL, for what only PostgreSQL does (several servers on one
+    /// database); `None` without `TEST_DATABASE_URL`, as `backend_test!` skips then.
+    pub async fn start_postgres() -> Option<Self> {
+        test_db::server_url()?;
+        Some(Self::start_on(Backend::Postgres).await)
+    }
+
+    /// The URL of this server's PostgreSQL database, which other servers may share.
+    pub fn database_url(&self) -> &str {
+        self._database
+            .as_ref()
+            .expect("only a PostgreSQL database is shared by several servers")
+            .url()
+    }
+
     /// A second server on this one's PostgreSQL database, as another `altdist serve` sharing
     /// it: its own connections, caches and rate limiter.
     pub async fn beside(&self) -> Self {
-        let database = self
-            ._database
-            .as_ref()
-            .expect("only a PostgreSQL database is shared by several servers");
-        let db = Db::connect(database.url()).await.unwrap();
+        let db = Db::connect(self.database_url()).await.unwrap();
         Self::serve(tempfile::tempdir().unwrap(), db, None, 1_000_000, false).await
     }
 

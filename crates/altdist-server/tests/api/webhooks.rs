@@ -554,20 +554,11 @@ async fn two_outboxes_on_postgres_deliver_each_event_once() {
     let app = server.app(&admin.issuer, "com.example.shared").await;
     let (url, received) = receiver(Vec::new()).await;
     create(&server, &admin, &app, &url).await;
-    let altdist_server::Db::Postgres(postgres) = &server.db else {
-        unreachable!()
-    };
-    let options = postgres.pool().connect_options();
-    let database_url = format!(
-        "postgres://{}@{}:{}/{}",
-        options.get_username(),
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap()
-    );
     let mut outboxes = Vec::new();
     for _ in 0..2 {
-        let db = altdist_server::Db::connect(&database_url).await.unwrap();
+        let db = altdist_server::Db::connect(server.database_url())
+            .await
+            .unwrap();
         outboxes.push(
             Outbox::start(db, server.state.webhook_targets, quick())
                 .await

@@ -123,13 +123,13 @@ impl Peer {
     /// Stops serving from the cache and leaves the peers, so that no change waits for this
     /// process.
     pub async fn leave(self) {
-        self.heartbeat.abort();
-        self.listener.abort();
-        self.db.read_cache().revoke_lease();
-        let left = on_lent!(self.db.connections(), |pool| sqlx::query(
+        let db = self.db.clone();
+        // Dropping stops the tasks and the lease.
+        drop(self);
+        let left = on_lent!(db.connections(), |pool| sqlx::query(
             "DELETE FROM read_cache_peers WHERE instance = $1"
         )
-        .bind(self.db.instance())
+        .bind(db.instance())
         .execute(pool)
         .await);
         if let Err(err) = left {
